@@ -1,0 +1,1 @@
+"""Alerts, appeals, news and events, with private reply threads: built in the alerts issue."""

@@ -1,0 +1,1 @@
+"""Camera registrations, footage requests and evidence: built in the cameras issue."""

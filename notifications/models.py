@@ -1,0 +1,1 @@
+"""The dispatch outbox (Dispatch, Delivery) and channel backends: built in the alerts issue."""

@@ -1,0 +1,1 @@
+"""Surveys and quick polls: built in the surveys issue."""
