@@ -9,6 +9,7 @@ written to files under var/mail and viewable at /dev/mail/ while DEBUG is on.
 Django settings reference: https://docs.djangoproject.com/en/6.1/ref/settings/
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,13 +25,17 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-# Without a SECRET_KEY only DEBUG may run: a development key is made up so that
-# `bin/start` works on a fresh machine, but production refuses to start without one.
-SECRET_KEY = env.str("SECRET_KEY", default="" if not DEBUG else "insecure-development-key-" + "x" * 40)
+# The test suite (pytest imported) and DEBUG may run without a SECRET_KEY: a fixed
+# development key is used, so `bin/start` and `bin/test` work on a fresh machine.
+# Anything else refuses to start without one.
+RUNNING_TESTS = "pytest" in sys.modules
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
+    if not (DEBUG or RUNNING_TESTS):
+        from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
+        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).")
+    SECRET_KEY = "insecure-development-key-never-use-in-production-" + "x" * 20
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -199,16 +204,42 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 MFA_RECOVERY_CODE_COUNT = 10
 
-# --- Email: https://docs.djangoproject.com/en/6.1/topics/email/
-# EMAIL_URL picks the backend (smtp://user:pass@host:587, consolemail://, filemail://…).
-EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
-if "EMAIL_URL" in env:
-    vars().update(env.email_url("EMAIL_URL"))
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+# --- Email: https://docs.djangoproject.com/en/6.1/topics/email/ (Django 6.1's MAILERS)
+# EMAIL_URL picks the backend: smtp://user:pass@host:587 (smtp+tls://, smtp+ssl://),
+# consolemail://, filemail:///path. Without it, emails are written as files under
+# EMAIL_FILE_PATH (var/mail), viewable at /dev/mail/ while DEBUG is on.
+MAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+_EMAIL_OPTIONS = {
+    "EMAIL_HOST": "host",
+    "EMAIL_PORT": "port",
+    "EMAIL_HOST_USER": "username",
+    "EMAIL_HOST_PASSWORD": "password",
+    "EMAIL_USE_TLS": "use_tls",
+    "EMAIL_USE_SSL": "use_ssl",
+    "EMAIL_FILE_PATH": "file_path",
+}
+
+
+def _mailer(url: str | None) -> dict:
+    if not url:
+        return {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": MAIL_FILE_PATH},
+        }
+    config = environ.Env.email_url_config(url)
+    options = {opt: config[key] for key, opt in _EMAIL_OPTIONS.items() if config.get(key) not in (None, "")}
+    if config["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+        options["timeout"] = env.int("EMAIL_TIMEOUT", default=20)
+    if config["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+        options = {"file_path": options.get("file_path") or MAIL_FILE_PATH}
+    else:
+        options.pop("file_path", None)
+    return {"BACKEND": config["EMAIL_BACKEND"], "OPTIONS": options}
+
+
+MAILERS = {"default": _mailer(env.str("EMAIL_URL", default=""))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-EMAIL_TIMEOUT = 20
 
 # --- REST API: https://www.django-rest-framework.org/api-guide/settings/
 REST_FRAMEWORK = {
@@ -299,7 +330,7 @@ if env.bool("BEHIND_PROXY", default=False):
 # Signed links to a member's settings (in every message) stay valid this long.
 PREFERENCES_LINK_MAX_AGE = timedelta(days=env.int("PREFERENCES_LINK_DAYS", default=365))
 # /dev/mail/ shows the emails written to EMAIL_FILE_PATH; only ever with DEBUG on.
-DEV_MAILBOX = DEBUG and EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend"
+DEV_MAILBOX = DEBUG and MAILERS["default"]["BACKEND"].endswith("filebased.EmailBackend")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,269 @@
+"""Pages of the members app: a resident's settings and data, an organisation's staff."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
+
+from . import selectors, services
+from .forms import AccountDeleteForm, OfficerCreateForm, PreferencesForm, ProfileForm
+from .links import preferences_link_member
+from .models import ConsentRecord, ConsentText
+from .permissions import is_force_admin, is_officer
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.user.is_officer:
+        return render(request, "members/officer_home.html")
+    return render(request, "members/home.html")
+
+
+def _officer_required(view):
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"/accounts/login/?next={request.path}")
+        if not is_officer(member=request.user):
+            raise PermissionDenied("Only officers can see this page.")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _force_admin_required(view):
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"/accounts/login/?next={request.path}")
+        if not is_force_admin(member=request.user):
+            raise PermissionDenied("Only force admins can see this page.")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+# --- a member's own settings
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_edit(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    form = ProfileForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        # The ModelForm only validates; the service changes and audits.
+        member.refresh_from_db()
+        changed = services.profile_update(member=member, actor=member, data=form.cleaned_data)
+        messages.success(request, "Your details are saved." if changed else "Nothing was changed.")
+        return redirect("members:profile")
+    return render(request, "members/profile.html", {"form": form})
+
+
+def _preferences_page(request: HttpRequest, *, member, source: str, template: str, extra: dict):
+    prefs = member.preferences
+    form = PreferencesForm(request.POST or None, instance=prefs, member=member)
+    if request.method == "POST":
+        if form.is_valid():
+            prefs.refresh_from_db()
+            try:
+                changed = services.preferences_update(
+                    member=member,
+                    actor=member,
+                    data=form.preference_data(),
+                    interests=form.cleaned_data["interests"],
+                    source=source,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                if changed and source == ConsentRecord.Source.SIGNED_LINK:
+                    messages.success(request, "Your settings are saved. We have emailed you to confirm the change.")
+                else:
+                    messages.success(request, "Your settings are saved." if changed else "Nothing was changed.")
+                return redirect(request.path)
+        if request.htmx:
+            return render(request, template, {"form": form, **extra}, status=400)
+    return render(request, template, {"form": form, **extra}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences_edit(request: HttpRequest) -> HttpResponse:
+    """Channels, interests, frequency, quiet hours and the SMS threshold."""
+    return _preferences_page(
+        request, member=request.user, source=ConsentRecord.Source.SETTINGS,
+        template="members/preferences.html", extra={},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The same settings, reached from the signed link in any message, without logging in."""
+    member = preferences_link_member(token=token)
+    if member is None:
+        return render(request, "members/preferences_link_invalid.html", status=404)
+    if request.method == "POST" and request.POST.get("stop_all"):
+        services.preferences_update(
+            member=member,
+            actor=member,
+            data={"channel_inbox": True, "channel_email": False, "channel_sms": False, "channel_push": False},
+            source=ConsentRecord.Source.SIGNED_LINK,
+        )
+        messages.success(request, "You will get no more emails, texts or push notifications. "
+                         "Messages still wait for you in the app's inbox.")
+        return redirect(request.path)
+    return _preferences_page(
+        request, member=member, source=ConsentRecord.Source.SIGNED_LINK,
+        template="members/preferences_link.html", extra={"link_member": member},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def privacy(request: HttpRequest) -> HttpResponse:
+    """Who may reach me, what I agreed to, my data: download it or delete my account."""
+    member = request.user
+    return render(
+        request,
+        "members/privacy.html",
+        {
+            "organisations": selectors.organisations_with_opt_in(member=member),
+            "consents": selectors.consent_history(member=member)[:100],
+            "organisation_text": services.consent_text_current(purpose=ConsentText.Purpose.ORGANISATION),
+        },
+    )
+
+
+@login_required
+@require_POST
+def organisation_opt_in(request: HttpRequest, slug: str) -> HttpResponse:
+    """Opt in to, or withdraw from, one organisation (a toggle; HTMX swaps just its row)."""
+    organisation = get_object_or_404(selectors.organisations_active(), slug=slug)
+    opted_in = request.POST.get("opted_in") == "1"
+    services.organisation_opt_in_set(
+        member=request.user, organisation=organisation, opted_in=opted_in,
+        source=ConsentRecord.Source.SETTINGS,
+    )
+    text = services.consent_text_current(purpose=ConsentText.Purpose.ORGANISATION)
+    if request.htmx:
+        org = selectors.organisations_with_opt_in(member=request.user).get(pk=organisation.pk)
+        return render(request, "members/_organisation_row.html", {"org": org, "organisation_text": text})
+    if opted_in:
+        messages.success(request, f"{organisation.name} can now see your details and send you messages.")
+    else:
+        messages.success(request, f"{organisation.name} can no longer see your details or message you.")
+    return redirect("members:privacy")
+
+
+@login_required
+@require_http_methods(["GET"])
+def export_download(request: HttpRequest) -> HttpResponse:
+    """All data held about the member, as one JSON file (one click from the privacy page)."""
+    document = services.member_export(member=request.user, actor=request.user)
+    response = HttpResponse(
+        json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json; charset=utf-8"
+    )
+    filename = f"mcv-my-data-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    member = request.user
+    if member.is_officer:
+        raise PermissionDenied("Officers' accounts are closed by their force admin.")
+    form = AccountDeleteForm(request.POST or None, member=member)
+    if request.method == "POST" and form.is_valid():
+        services.member_erase(member=member, actor=member)
+        logout(request)
+        return render(request, "members/account_deleted.html")
+    return render(request, "members/account_delete.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_token(request: HttpRequest) -> HttpResponse:
+    """Create (or replace) and revoke the member's API token. The key is shown once."""
+    key = None
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            services.api_token_revoke(member=request.user)
+            messages.success(request, "Your API token no longer works.")
+            return redirect("members:api_token")
+        key = services.api_token_rotate(member=request.user).key
+    has_token = Token.objects.filter(user=request.user).exists()
+    return render(request, "members/api_token.html", {"key": key, "has_token": has_token})
+
+
+# --- an organisation's staff and members
+
+
+@_officer_required
+@require_http_methods(["GET"])
+def organisation_members(request: HttpRequest) -> HttpResponse:
+    """The residents who opted in to this officer's organisation, and only those."""
+    page = Paginator(selectors.members_visible_to(viewer=request.user).order_by("last_name", "first_name", "id"), 50)
+    return render(
+        request,
+        "members/organisation_members.html",
+        {"page": page.get_page(request.GET.get("page")), "organisation": request.user.organisation},
+    )
+
+
+@_force_admin_required
+@require_http_methods(["GET"])
+def officers_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.officers_visible_to(viewer=request.user), 50)
+    return render(
+        request,
+        "members/officers.html",
+        {"page": page.get_page(request.GET.get("page")), "organisation": request.user.organisation},
+    )
+
+
+@_force_admin_required
+@require_http_methods(["GET", "POST"])
+def officer_create(request: HttpRequest) -> HttpResponse:
+    form = OfficerCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            officer = services.officer_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"{officer.get_full_name()} has been added and emailed a link to set a password.")
+            return redirect("members:officers")
+    return render(request, "members/officer_create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@_force_admin_required
+@require_POST
+def officer_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    officer = selectors.officers_visible_to(viewer=request.user).filter(pk=pk).first()
+    if officer is None:
+        raise Http404("No such officer in your organisation.")
+    try:
+        services.officer_set_active(actor=request.user, officer=officer, active=request.POST.get("active") == "1")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        state = "can log in again" if officer.is_active else "is suspended and can no longer log in"
+        messages.success(request, f"{officer.get_full_name()} {state}.")
+    return redirect("members:officers")
+
