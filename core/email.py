@@ -17,8 +17,13 @@ def member_email_send(*, member, template: str, context: dict | None = None) -> 
     from members.links import preferences_link_url
 
     link = preferences_link_url(member=member)
-    ctx = {"member": member, "preferences_url": link, "SITE_NAME": settings.SITE_NAME,
-           "SITE_URL": settings.SITE_URL, **(context or {})}
+    ctx = {
+        "member": member,
+        "preferences_url": link,
+        "SITE_NAME": settings.SITE_NAME,
+        "SITE_URL": settings.SITE_URL,
+        **(context or {}),
+    }
     subject = render_to_string(f"{template}_subject.txt", ctx).strip()
     message = EmailMultiAlternatives(
         subject=f"[{settings.SITE_NAME}] {subject}",

@@ -32,7 +32,9 @@ def dev_mailbox(request: HttpRequest) -> HttpResponse:
     rows = []
     for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True)[:200]:
         for index, msg in enumerate(_messages(path)):
-            rows.append({"file": path.name, "index": index, "subject": msg["subject"], "to": msg["to"], "date": msg["date"]})
+            rows.append(
+                {"file": path.name, "index": index, "subject": msg["subject"], "to": msg["to"], "date": msg["date"]}
+            )
     return render(request, "core/dev_mailbox.html", {"rows": rows, "folder": folder})
 
 
@@ -48,9 +50,13 @@ def dev_mail_message(request: HttpRequest, name: str, index: int) -> HttpRespons
     msg = msgs[index]
     text = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
-    return render(request, "core/dev_mail_message.html", {
-        "msg": msg,
-        "text": text.get_content() if text else "",
-        "has_html": html is not None,
-        "headers": [(k, v) for k, v in msg.items()],
-    })
+    return render(
+        request,
+        "core/dev_mail_message.html",
+        {
+            "msg": msg,
+            "text": text.get_content() if text else "",
+            "has_html": html is not None,
+            "headers": [(k, v) for k, v in msg.items()],
+        },
+    )

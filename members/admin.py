@@ -18,7 +18,9 @@ class MemberAdmin(UserAdmin):
         ("Role", {"fields": ["role", "organisation", "is_active", "is_staff", "is_superuser"]}),
         ("Dates", {"fields": ["date_joined", "last_login", "erased_at"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "first_name", "last_name", "password1", "password2"]})
+    ]
 
 
 @admin.register(Organisation)

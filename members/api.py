@@ -20,7 +20,8 @@ class PreferencesSerializer(serializers.ModelSerializer):
         help_text="The categories the member wants to hear about.",
     )
     sms_lowest_priority = serializers.IntegerField(
-        min_value=1, max_value=5,
+        min_value=1,
+        max_value=5,
         help_text="Alerts of this priority or more urgent (1 is the most urgent) also come by SMS.",
     )
 
@@ -183,8 +184,9 @@ class MyDataExportApi(APIView):
     """All data held about you, as one JSON document."""
 
     @extend_schema(
-        responses=inline_serializer("PersonalDataExport", {"format": serializers.CharField(),
-                                                           "exported_at": serializers.DateTimeField()}),
+        responses=inline_serializer(
+            "PersonalDataExport", {"format": serializers.CharField(), "exported_at": serializers.DateTimeField()}
+        ),
         summary="Download all your data",
     )
     def get(self, request):

@@ -19,13 +19,36 @@ class PostcodeFieldMixin:
 class SignupForm(PostcodeFieldMixin, forms.Form):
     """The resident's sign-up details, added to allauth's email and password fields."""
 
-    first_name = forms.CharField(max_length=100, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(max_length=100, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
-    address_line1 = forms.CharField(max_length=200, label="Address line 1", widget=forms.TextInput(attrs={"autocomplete": "address-line1"}))
-    address_line2 = forms.CharField(max_length=200, required=False, label="Address line 2 (optional)", widget=forms.TextInput(attrs={"autocomplete": "address-line2"}))
-    town = forms.CharField(max_length=100, label="Town or city", widget=forms.TextInput(attrs={"autocomplete": "address-level2"}))
-    postcode = forms.CharField(max_length=10, label="Postcode", widget=forms.TextInput(attrs={"autocomplete": "postal-code", "class": "input-short"}))
-    phone = PhoneNumberField(region="GB", required=False, label="Mobile phone (optional)", help_text=PHONE_HELP, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
+    first_name = forms.CharField(
+        max_length=100, label="First name", widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        max_length=100, label="Last name", widget=forms.TextInput(attrs={"autocomplete": "family-name"})
+    )
+    address_line1 = forms.CharField(
+        max_length=200, label="Address line 1", widget=forms.TextInput(attrs={"autocomplete": "address-line1"})
+    )
+    address_line2 = forms.CharField(
+        max_length=200,
+        required=False,
+        label="Address line 2 (optional)",
+        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
+    )
+    town = forms.CharField(
+        max_length=100, label="Town or city", widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
+    )
+    postcode = forms.CharField(
+        max_length=16,
+        label="Postcode",
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "class": "input-short"}),
+    )
+    phone = PhoneNumberField(
+        region="GB",
+        required=False,
+        label="Mobile phone (optional)",
+        help_text=PHONE_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
     organisations = forms.ModelMultipleChoiceField(
         queryset=organisations_active(),
         required=False,
@@ -33,7 +56,9 @@ class SignupForm(PostcodeFieldMixin, forms.Form):
         label="Who may see your details and send you messages?",
         help_text="Choose each organisation you want to hear from. You can change this at any time.",
     )
-    accept_terms = forms.BooleanField(required=True, label="I agree", error_messages={"required": "You must agree to the privacy notice to sign up."})
+    accept_terms = forms.BooleanField(
+        required=True, label="I agree", error_messages={"required": "You must agree to the privacy notice to sign up."}
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -45,14 +70,23 @@ class SignupForm(PostcodeFieldMixin, forms.Form):
         """Called by allauth once the account exists (same transaction as the form post)."""
         member_signup_complete(
             member=user,
-            profile={f: self.cleaned_data.get(f) for f in ("first_name", "last_name", "address_line1", "address_line2", "town", "postcode", "phone")},
+            profile={
+                f: self.cleaned_data.get(f)
+                for f in ("first_name", "last_name", "address_line1", "address_line2", "town", "postcode", "phone")
+            },
             organisations=self.cleaned_data.get("organisations") or [],
             service_consent=self.service_consent,
         )
 
 
 class ProfileForm(PostcodeFieldMixin, forms.ModelForm):
-    phone = PhoneNumberField(region="GB", required=False, label="Mobile phone (optional)", help_text=PHONE_HELP, widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
+    phone = PhoneNumberField(
+        region="GB",
+        required=False,
+        label="Mobile phone (optional)",
+        help_text=PHONE_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
 
     class Meta:
         model = Member
@@ -111,7 +145,10 @@ class PreferencesForm(forms.ModelForm):
             "quiet_hours_end": "Quiet hours end",
         }
         help_texts = {
-            "quiet_hours_start": "Optional. We hold messages until quiet hours end, except the most urgent alerts (priority 1 and 2).",
+            "quiet_hours_start": (
+                "Optional. We hold messages until quiet hours end, "
+                "except the most urgent alerts (priority 1 and 2)."
+            ),
         }
 
     def __init__(self, *args, member: Member, **kwargs) -> None:
@@ -124,7 +161,10 @@ class PreferencesForm(forms.ModelForm):
         data = super().clean()
         start, end = data.get("quiet_hours_start"), data.get("quiet_hours_end")
         if (start is None) != (end is None):
-            self.add_error("quiet_hours_end" if start else "quiet_hours_start", "Give both a start and an end for quiet hours, or neither.")
+            self.add_error(
+                "quiet_hours_end" if start else "quiet_hours_start",
+                "Give both a start and an end for quiet hours, or neither.",
+            )
         if data.get("channel_sms") and not self.member.phone:
             self.add_error("channel_sms", "Add a mobile phone number to your profile to get text messages.")
         return data
@@ -145,8 +185,12 @@ class OfficerCreateForm(forms.Form):
 
 
 class AccountDeleteForm(forms.Form):
-    password = forms.CharField(label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    confirm = forms.BooleanField(label="I understand my account and personal details will be deleted and cannot be recovered.")
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    confirm = forms.BooleanField(
+        label="I understand my account and personal details will be deleted and cannot be recovered."
+    )
 
     def __init__(self, *args, member: Member, **kwargs) -> None:
         super().__init__(*args, **kwargs)

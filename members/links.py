@@ -27,9 +27,7 @@ def preferences_link_token(*, member: Member) -> str:
 def preferences_link_member(*, token: str) -> Member | None:
     """The member a link was made for, or None if it is forged, expired or stale."""
     try:
-        payload = signing.loads(
-            token, salt=_SALT, max_age=settings.PREFERENCES_LINK_MAX_AGE
-        )
+        payload = signing.loads(token, salt=_SALT, max_age=settings.PREFERENCES_LINK_MAX_AGE)
     except signing.BadSignature:
         return None
     member = Member.objects.filter(pk=payload.get("m"), is_active=True, erased_at__isnull=True).first()

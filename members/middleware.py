@@ -23,11 +23,7 @@ class StaffMFARequiredMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if (
-            user.is_authenticated
-            and not request.path.startswith(_OPEN_PREFIXES)
-            and not mfa_satisfied(member=user)
-        ):
+        if user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES) and not mfa_satisfied(member=user):
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": MFA_REQUIRED_MESSAGE}, status=403)
             messages.warning(

@@ -218,9 +218,7 @@ class MemberInterest(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["member", "interest"], name="%(app_label)s_%(class)s_unique_interest"
-            )
+            models.UniqueConstraint(fields=["member", "interest"], name="%(app_label)s_%(class)s_unique_interest")
         ]
         indexes = [models.Index(fields=["interest", "member"], name="members_interest_idx")]
 
@@ -248,9 +246,7 @@ class ConsentText(models.Model):
     class Meta:
         ordering = ["purpose", "-version"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["purpose", "version"], name="%(app_label)s_%(class)s_unique_version"
-            )
+            models.UniqueConstraint(fields=["purpose", "version"], name="%(app_label)s_%(class)s_unique_version")
         ]
 
     def __str__(self) -> str:
@@ -304,9 +300,7 @@ class OrganisationOptIn(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["member", "organisation"], name="%(app_label)s_%(class)s_unique_opt_in"
-            )
+            models.UniqueConstraint(fields=["member", "organisation"], name="%(app_label)s_%(class)s_unique_opt_in")
         ]
         indexes = [models.Index(fields=["organisation", "member"], name="members_optin_org_idx")]
 

@@ -34,11 +34,7 @@ def is_force_admin(*, member: Member) -> bool:
 
 
 def can_manage_officer(*, member: Member, officer: Member) -> bool:
-    return (
-        is_force_admin(member=member)
-        and officer.is_officer
-        and officer.organisation_id == member.organisation_id
-    )
+    return is_force_admin(member=member) and officer.is_officer and officer.organisation_id == member.organisation_id
 
 
 MFA_REQUIRED_MESSAGE = (

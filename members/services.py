@@ -45,11 +45,7 @@ PREFERENCE_FIELDS = (
 
 def consent_text_current(*, purpose: str) -> ConsentText:
     """The version of the words members agree to now (the newest one published)."""
-    text = (
-        ConsentText.objects.filter(purpose=purpose, published_at__lte=timezone.now())
-        .order_by("-version")
-        .first()
-    )
+    text = ConsentText.objects.filter(purpose=purpose, published_at__lte=timezone.now()).order_by("-version").first()
     if text is None:
         raise ConsentText.DoesNotExist(f"No consent text is published for {purpose!r}.")
     return text
@@ -154,9 +150,7 @@ def preferences_update(
 
 
 @transaction.atomic
-def organisation_opt_in_set(
-    *, member: Member, organisation: Organisation, opted_in: bool, source: str
-) -> bool:
+def organisation_opt_in_set(*, member: Member, organisation: Organisation, opted_in: bool, source: str) -> bool:
     """Let an organisation see the member's details and message them, or stop it.
 
     Every choice is recorded with the exact consent text shown. Returns whether
@@ -253,8 +247,7 @@ def _export_member(member: Member) -> dict[str, Any]:
             for e in EmailAddress.objects.filter(user=member)
         ],
         "two_factor_methods": [
-            {"type": a.type, "created_at": a.created_at.isoformat()}
-            for a in Authenticator.objects.filter(user=member)
+            {"type": a.type, "created_at": a.created_at.isoformat()} for a in Authenticator.objects.filter(user=member)
         ],
         "preferences": {
             **{f: _jsonable(getattr(prefs, f)) for f in PREFERENCE_FIELDS},

@@ -32,8 +32,11 @@ def send_preferences_confirmation(*, member_id: int, changed: list[str]) -> None
     if member is None:
         return
     labels = sorted({_FIELD_LABELS.get(f, f) for f in changed})
-    member_email_send(member=member, template="members/email/preferences_changed",
-                      context={"changes": labels, "preferences": member.preferences})
+    member_email_send(
+        member=member,
+        template="members/email/preferences_changed",
+        context={"changes": labels, "preferences": member.preferences},
+    )
 
 
 @shared_task
@@ -52,8 +55,11 @@ def send_officer_invitation(*, member_id: int) -> None:
         "account_reset_password_from_key",
         kwargs={"uidb36": user_pk_to_url_str(member), "key": default_token_generator.make_token(member)},
     )
-    member_email_send(member=member, template="members/email/officer_invitation",
-                      context={"set_password_url": settings.SITE_URL.rstrip("/") + path})
+    member_email_send(
+        member=member,
+        template="members/email/officer_invitation",
+        context={"set_password_url": settings.SITE_URL.rstrip("/") + path},
+    )
 
 
 @shared_task

@@ -19,7 +19,5 @@ def validate_postcode(value: str) -> str:
     """Return the normalised postcode, or raise a ValidationError that says what is wrong."""
     postcode = normalise_postcode(value)
     if not _POSTCODE.match(postcode):
-        raise ValidationError(
-            "Enter a real UK postcode, like ME14 1XX.", code="invalid_postcode"
-        )
+        raise ValidationError("Enter a real UK postcode, like ME14 1XX.", code="invalid_postcode")
     return postcode

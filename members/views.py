@@ -103,8 +103,11 @@ def _preferences_page(request: HttpRequest, *, member, source: str, template: st
 def preferences_edit(request: HttpRequest) -> HttpResponse:
     """Channels, interests, frequency, quiet hours and the SMS threshold."""
     return _preferences_page(
-        request, member=request.user, source=ConsentRecord.Source.SETTINGS,
-        template="members/preferences.html", extra={},
+        request,
+        member=request.user,
+        source=ConsentRecord.Source.SETTINGS,
+        template="members/preferences.html",
+        extra={},
     )
 
 
@@ -121,12 +124,17 @@ def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
             data={"channel_inbox": True, "channel_email": False, "channel_sms": False, "channel_push": False},
             source=ConsentRecord.Source.SIGNED_LINK,
         )
-        messages.success(request, "You will get no more emails, texts or push notifications. "
-                         "Messages still wait for you in the app's inbox.")
+        messages.success(
+            request,
+            "You will get no more emails, texts or push notifications. Messages still wait for you in the app's inbox.",
+        )
         return redirect(request.path)
     return _preferences_page(
-        request, member=member, source=ConsentRecord.Source.SIGNED_LINK,
-        template="members/preferences_link.html", extra={"link_member": member},
+        request,
+        member=member,
+        source=ConsentRecord.Source.SIGNED_LINK,
+        template="members/preferences_link.html",
+        extra={"link_member": member},
     )
 
 
@@ -153,7 +161,9 @@ def organisation_opt_in(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = get_object_or_404(selectors.organisations_active(), slug=slug)
     opted_in = request.POST.get("opted_in") == "1"
     services.organisation_opt_in_set(
-        member=request.user, organisation=organisation, opted_in=opted_in,
+        member=request.user,
+        organisation=organisation,
+        opted_in=opted_in,
         source=ConsentRecord.Source.SETTINGS,
     )
     text = services.consent_text_current(purpose=ConsentText.Purpose.ORGANISATION)
@@ -266,4 +276,3 @@ def officer_set_active(request: HttpRequest, pk: int) -> HttpResponse:
         state = "can log in again" if officer.is_active else "is suspended and can no longer log in"
         messages.success(request, f"{officer.get_full_name()} {state}.")
     return redirect("members:officers")
-

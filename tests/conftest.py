@@ -15,6 +15,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from mcv.celery import app as celery_app
+
 from .factories import ForceAdminFactory, MemberFactory, OfficerFactory, OrganisationFactory
 
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -53,8 +55,13 @@ def pytest_runtest_setup(item):
 
 @pytest.fixture(autouse=True)
 def _isolated(settings, tmp_path):
-    """Each test starts with an empty cache (rate limits!) and eager, local-only side effects."""
+    """Each test starts with an empty cache (rate limits!) and eager, local-only side effects.
+
+    Even with REDIS_URL set (CI), tasks run eagerly in the test process unless a test
+    asks for the real worker (see tests/core/test_celery_worker.py).
+    """
     cache.clear()
+    celery_app.conf.task_always_eager = True
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SECURE_SSL_REDIRECT = False
@@ -74,32 +81,33 @@ def other_organisation(db):
 
 @pytest.fixture
 def resident(organisation):
-    return MemberFactory(email="resident@example.org", first_name="Alex", last_name="Resident",
-                         opt_in=[organisation])
+    return MemberFactory(email="resident@example.org", first_name="Alex", last_name="Resident", opt_in=[organisation])
 
 
 @pytest.fixture
 def other_resident(organisation):
-    return MemberFactory(email="other@example.org", first_name="Sam", last_name="Other",
-                         opt_in=[organisation])
+    return MemberFactory(email="other@example.org", first_name="Sam", last_name="Other", opt_in=[organisation])
 
 
 @pytest.fixture
 def officer(organisation):
-    return OfficerFactory(email="officer@kent.police.example", organisation=organisation,
-                          first_name="Jo", last_name="Officer")
+    return OfficerFactory(
+        email="officer@kent.police.example", organisation=organisation, first_name="Jo", last_name="Officer"
+    )
 
 
 @pytest.fixture
 def officer_other_org(other_organisation):
-    return OfficerFactory(email="officer@essex.police.example", organisation=other_organisation,
-                          first_name="Lee", last_name="Elsewhere")
+    return OfficerFactory(
+        email="officer@essex.police.example", organisation=other_organisation, first_name="Lee", last_name="Elsewhere"
+    )
 
 
 @pytest.fixture
 def force_admin(organisation):
-    return ForceAdminFactory(email="admin@kent.police.example", organisation=organisation,
-                             first_name="Pat", last_name="Admin")
+    return ForceAdminFactory(
+        email="admin@kent.police.example", organisation=organisation, first_name="Pat", last_name="Admin"
+    )
 
 
 @pytest.fixture

@@ -3,154 +3,336 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import members.models
 import phonenumber_field.modelfields
 from django.conf import settings
 from django.db import migrations, models
 
+import members.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=150, unique=True)),
-                ('slug', models.SlugField(max_length=60, unique=True)),
-                ('kind', models.CharField(choices=[('police', 'Police force'), ('fire_rescue', 'Fire and rescue service'), ('neighbourhood_watch', 'Neighbourhood Watch association'), ('council', 'Council'), ('pcc', 'Police and Crime Commissioner')], max_length=32)),
-                ('description', models.TextField(blank=True)),
-                ('is_active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=150, unique=True)),
+                ("slug", models.SlugField(max_length=60, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("police", "Police force"),
+                            ("fire_rescue", "Fire and rescue service"),
+                            ("neighbourhood_watch", "Neighbourhood Watch association"),
+                            ("council", "Council"),
+                            ("pcc", "Police and Crime Commissioner"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Member',
+            name="Member",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('address_line1', models.CharField(blank=True, max_length=200, verbose_name='Address line 1')),
-                ('address_line2', models.CharField(blank=True, max_length=200, verbose_name='Address line 2')),
-                ('town', models.CharField(blank=True, max_length=100, verbose_name='Town or city')),
-                ('postcode', models.CharField(blank=True, db_index=True, max_length=8)),
-                ('role', models.CharField(choices=[('resident', 'Resident'), ('officer', 'Officer'), ('force_admin', 'Force admin')], default='resident', max_length=20)),
-                ('is_active', models.BooleanField(default=True)),
-                ('is_staff', models.BooleanField(default=False, help_text='May use the Django admin site.')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('erased_at', models.DateTimeField(blank=True, null=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
-                ('organisation', models.ForeignKey(blank=True, help_text='For officers and force admins: the organisation they work for.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='members.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("phone", phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
+                ("address_line1", models.CharField(blank=True, max_length=200, verbose_name="Address line 1")),
+                ("address_line2", models.CharField(blank=True, max_length=200, verbose_name="Address line 2")),
+                ("town", models.CharField(blank=True, max_length=100, verbose_name="Town or city")),
+                ("postcode", models.CharField(blank=True, db_index=True, max_length=8)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("resident", "Resident"), ("officer", "Officer"), ("force_admin", "Force admin")],
+                        default="resident",
+                        max_length=20,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("is_staff", models.BooleanField(default=False, help_text="May use the Django admin site.")),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                ("erased_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For officers and force admins: the organisation they work for.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="staff",
+                        to="members.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name', 'id'],
+                "ordering": ["last_name", "first_name", "id"],
             },
             managers=[
-                ('objects', members.models.MemberManager()),
+                ("objects", members.models.MemberManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ConsentText',
+            name="ConsentText",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('purpose', models.CharField(choices=[('service', 'Using the service (privacy notice)'), ('organisation', 'Hearing from an organisation')], max_length=20)),
-                ('version', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("service", "Using the service (privacy notice)"),
+                            ("organisation", "Hearing from an organisation"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("published_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['purpose', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('purpose', 'version'), name='members_consenttext_unique_version')],
+                "ordering": ["purpose", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("purpose", "version"), name="members_consenttext_unique_version")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OrganisationOptIn',
+            name="OrganisationOptIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='organisation_opt_ins', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opt_ins', to='members.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="organisation_opt_ins",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="opt_ins", to="members.organisation"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Preferences',
+            name="Preferences",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel_inbox', models.BooleanField(default=True, verbose_name='In the app (inbox)')),
-                ('channel_email', models.BooleanField(default=True, verbose_name='Email')),
-                ('channel_sms', models.BooleanField(default=False, verbose_name='Text message (SMS)')),
-                ('channel_push', models.BooleanField(default=False, verbose_name='Web push notifications')),
-                ('frequency', models.CharField(choices=[('immediate', 'As soon as they are sent'), ('daily_digest', 'One daily digest')], default='immediate', max_length=20)),
-                ('quiet_hours_start', models.TimeField(blank=True, null=True)),
-                ('quiet_hours_end', models.TimeField(blank=True, null=True)),
-                ('sms_lowest_priority', models.PositiveSmallIntegerField(default=2, help_text='1 is the most urgent, 5 the least. Alerts of this priority or more urgent come by SMS.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5)], verbose_name='Lowest priority worth a text message')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('member', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='preferences', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel_inbox", models.BooleanField(default=True, verbose_name="In the app (inbox)")),
+                ("channel_email", models.BooleanField(default=True, verbose_name="Email")),
+                ("channel_sms", models.BooleanField(default=False, verbose_name="Text message (SMS)")),
+                ("channel_push", models.BooleanField(default=False, verbose_name="Web push notifications")),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[("immediate", "As soon as they are sent"), ("daily_digest", "One daily digest")],
+                        default="immediate",
+                        max_length=20,
+                    ),
+                ),
+                ("quiet_hours_start", models.TimeField(blank=True, null=True)),
+                ("quiet_hours_end", models.TimeField(blank=True, null=True)),
+                (
+                    "sms_lowest_priority",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="1 is the most urgent, 5 the least. Alerts of this priority or more urgent come by SMS.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5),
+                        ],
+                        verbose_name="Lowest priority worth a text message",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "member",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="preferences",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'preferences',
+                "verbose_name_plural": "preferences",
             },
         ),
         migrations.CreateModel(
-            name='MemberInterest',
+            name="MemberInterest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interest', models.CharField(choices=[('burglary', 'Burglary'), ('vehicle_crime', 'Vehicle crime'), ('fraud_scams', 'Fraud and scams'), ('anti_social_behaviour', 'Anti-social behaviour'), ('violence_weapons', 'Violence and weapons'), ('drugs', 'Drugs'), ('road_safety', 'Road safety'), ('rural_crime', 'Rural crime'), ('missing_persons', 'Missing persons'), ('business_crime', 'Business and retail crime'), ('cyber_crime', 'Online and cyber crime'), ('community_events', 'Community events'), ('police_news', 'Police news')], max_length=40)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interests', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "interest",
+                    models.CharField(
+                        choices=[
+                            ("burglary", "Burglary"),
+                            ("vehicle_crime", "Vehicle crime"),
+                            ("fraud_scams", "Fraud and scams"),
+                            ("anti_social_behaviour", "Anti-social behaviour"),
+                            ("violence_weapons", "Violence and weapons"),
+                            ("drugs", "Drugs"),
+                            ("road_safety", "Road safety"),
+                            ("rural_crime", "Rural crime"),
+                            ("missing_persons", "Missing persons"),
+                            ("business_crime", "Business and retail crime"),
+                            ("cyber_crime", "Online and cyber crime"),
+                            ("community_events", "Community events"),
+                            ("police_news", "Police news"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="interests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['interest', 'member'], name='members_interest_idx')],
-                'constraints': [models.UniqueConstraint(fields=('member', 'interest'), name='members_memberinterest_unique_interest')],
+                "indexes": [models.Index(fields=["interest", "member"], name="members_interest_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("member", "interest"), name="members_memberinterest_unique_interest"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConsentRecord',
+            name="ConsentRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('given', models.BooleanField()),
-                ('source', models.CharField(choices=[('signup', 'Sign-up form'), ('settings', 'Settings page'), ('signed_link', 'Link in a message'), ('api', 'API')], max_length=20)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consent_records', to=settings.AUTH_USER_MODEL)),
-                ('consent_text', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='records', to='members.consenttext')),
-                ('organisation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='consent_records', to='members.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("given", models.BooleanField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("signup", "Sign-up form"),
+                            ("settings", "Settings page"),
+                            ("signed_link", "Link in a message"),
+                            ("api", "API"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consent_records",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "consent_text",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="records", to="members.consenttext"
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="consent_records",
+                        to="members.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['member', 'at'], name='members_consent_member_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [models.Index(fields=["member", "at"], name="members_consent_member_idx")],
             },
         ),
         migrations.AddConstraint(
-            model_name='member',
-            constraint=models.CheckConstraint(condition=models.Q(('role', 'resident'), ('organisation__isnull', False), _connector='OR'), name='members_member_staff_has_organisation'),
+            model_name="member",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role", "resident"), ("organisation__isnull", False), _connector="OR"),
+                name="members_member_staff_has_organisation",
+            ),
         ),
         migrations.AddIndex(
-            model_name='organisationoptin',
-            index=models.Index(fields=['organisation', 'member'], name='members_optin_org_idx'),
+            model_name="organisationoptin",
+            index=models.Index(fields=["organisation", "member"], name="members_optin_org_idx"),
         ),
         migrations.AddConstraint(
-            model_name='organisationoptin',
-            constraint=models.UniqueConstraint(fields=('member', 'organisation'), name='members_organisationoptin_unique_opt_in'),
+            model_name="organisationoptin",
+            constraint=models.UniqueConstraint(
+                fields=("member", "organisation"), name="members_organisationoptin_unique_opt_in"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preferences',
-            constraint=models.CheckConstraint(condition=models.Q(('sms_lowest_priority__gte', 1), ('sms_lowest_priority__lte', 5)), name='members_preferences_sms_priority_range'),
+            model_name="preferences",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("sms_lowest_priority__gte", 1), ("sms_lowest_priority__lte", 5)),
+                name="members_preferences_sms_priority_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preferences',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('quiet_hours_end__isnull', True), ('quiet_hours_start__isnull', True)), models.Q(('quiet_hours_end__isnull', False), ('quiet_hours_start__isnull', False)), _connector='OR'), name='members_preferences_quiet_hours_both_or_neither'),
+            model_name="preferences",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("quiet_hours_end__isnull", True), ("quiet_hours_start__isnull", True)),
+                    models.Q(("quiet_hours_end__isnull", False), ("quiet_hours_start__isnull", False)),
+                    _connector="OR",
+                ),
+                name="members_preferences_quiet_hours_both_or_neither",
+            ),
         ),
     ]

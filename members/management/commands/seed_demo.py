@@ -71,8 +71,13 @@ class Command(BaseCommand):
             EmailAddress.objects.create(user=member, email=email, primary=True, verified=True)
             member_signup_complete(
                 member=member,
-                profile={"first_name": first, "last_name": last, "address_line1": line1, "town": town,
-                         "postcode": postcode},
+                profile={
+                    "first_name": first,
+                    "last_name": last,
+                    "address_line1": line1,
+                    "town": town,
+                    "postcode": postcode,
+                },
                 organisations=[orgs["kent-police"], orgs["kent-nhwa"]],
                 service_consent=consent_text_current(purpose=ConsentText.Purpose.SERVICE),
             )
