@@ -339,4 +339,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own loggers go to the root handler only (not twice).
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }
