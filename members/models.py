@@ -98,6 +98,15 @@ class Member(AbstractBaseUser, PermissionsMixin):
     address_line2 = models.CharField("Address line 2", max_length=200, blank=True)
     town = models.CharField("Town or city", max_length=100, blank=True)
     postcode = models.CharField(max_length=8, blank=True, db_index=True)
+    # Where the member lives, from their postcode or a pin they placed: what targeting
+    # by area uses. Indexed together for the bounding-box prefilter.
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    location_source = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("postcode", "From the postcode"), ("pin", "A pin on the map")],
+    )
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.RESIDENT)
     organisation = models.ForeignKey(
@@ -121,6 +130,7 @@ class Member(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        indexes = [models.Index(fields=["longitude", "latitude"], name="members_member_location_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(role="resident") | models.Q(organisation__isnull=False),

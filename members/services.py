@@ -73,6 +73,7 @@ def member_signup_complete(
         if field in profile:
             setattr(member, field, profile[field] or "")
     member.save(update_fields=list(PROFILE_FIELDS))
+    _place(member)
     _preferences(member)
     MemberInterest.objects.bulk_create(
         [MemberInterest(member=member, interest=i) for i in Interest.values], ignore_conflicts=True
@@ -99,8 +100,17 @@ def profile_update(*, member: Member, actor: Member, data: dict[str, Any]) -> li
     if changed:
         member.full_clean(exclude=["password", "email"])
         member.save(update_fields=changed)
+        if "postcode" in changed:
+            _place(member)
         audit_record(actor=actor, action="members.profile.changed", target=member, data={"fields": changed})
     return changed
+
+
+def _place(member: Member) -> None:
+    """Put the member on the map from their postcode (their areas follow)."""
+    from groups.services import member_location_set
+
+    member_location_set(member=member, postcode=member.postcode)
 
 
 @transaction.atomic
