@@ -33,9 +33,7 @@ class Area(models.Model):
     code = models.CharField(max_length=64, unique=True, help_text="ONS code (e.g. E05005004) or a generated one.")
     name = models.CharField(max_length=200)
     level = models.CharField(max_length=16, choices=Level.choices, db_index=True)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     organisation = models.ForeignKey(
         "members.Organisation",
         null=True,
@@ -150,11 +148,17 @@ class CommunityGroup(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     description = models.TextField(blank=True)
     organisation = models.ForeignKey(
-        "members.Organisation", on_delete=models.PROTECT, related_name="community_groups",
+        "members.Organisation",
+        on_delete=models.PROTECT,
+        related_name="community_groups",
         help_text="The organisation the group belongs to: its officers manage it.",
     )
     area = models.ForeignKey(
-        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="community_groups",
+        Area,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="community_groups",
         help_text="For area groups and schemes: where members must live.",
     )
     join_policy = models.CharField(max_length=16, choices=JoinPolicy.choices, default=JoinPolicy.OPEN)

@@ -151,8 +151,7 @@ def _insert_area_members(area_id: int, member_ids: np.ndarray) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (area_id, member_id) "  # noqa: S608
-                "SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+                f"INSERT INTO {table} (area_id, member_id) SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
                 [area_id, member_ids.tolist()],
             )
         return
@@ -178,9 +177,9 @@ def member_areas_recompute(*, member: Member) -> list[int]:
         for area in candidates:
             if not points_covered(area.shape, [lon], [lat])[0]:
                 continue
-            if area.level in Area.TILING_LEVELS and points_on_edge(area.shape, [lon], [lat])[0]:
-                if _tiling_owner(area.level, lon, lat) != area.pk:
-                    continue
+            on_edge = area.level in Area.TILING_LEVELS and points_on_edge(area.shape, [lon], [lat])[0]
+            if on_edge and _tiling_owner(area.level, lon, lat) != area.pk:
+                continue
             after.add(area.pk)
     left, joined = before - after, after - before
     if left:

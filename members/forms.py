@@ -146,8 +146,7 @@ class PreferencesForm(forms.ModelForm):
         }
         help_texts = {
             "quiet_hours_start": (
-                "Optional. We hold messages until quiet hours end, "
-                "except the most urgent alerts (priority 1 and 2)."
+                "Optional. We hold messages until quiet hours end, except the most urgent alerts (priority 1 and 2)."
             ),
         }
 

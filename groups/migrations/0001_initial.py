@@ -7,133 +7,302 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('members', '0002_consent_texts'),
+        ("members", "0002_consent_texts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Postcode',
+            name="Postcode",
             fields=[
-                ('postcode', models.CharField(help_text='Normalised: upper case, one space.', max_length=8, primary_key=True, serialize=False)),
-                ('latitude', models.FloatField()),
-                ('longitude', models.FloatField()),
-                ('is_synthetic', models.BooleanField(default=False)),
+                (
+                    "postcode",
+                    models.CharField(
+                        help_text="Normalised: upper case, one space.", max_length=8, primary_key=True, serialize=False
+                    ),
+                ),
+                ("latitude", models.FloatField()),
+                ("longitude", models.FloatField()),
+                ("is_synthetic", models.BooleanField(default=False)),
             ],
         ),
         migrations.CreateModel(
-            name='Area',
+            name="Area",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='ONS code (e.g. E05005004) or a generated one.', max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('level', models.CharField(choices=[('force', 'Force area'), ('district', 'District'), ('ward', 'Ward'), ('custom', 'Custom area')], db_index=True, max_length=16)),
-                ('geometry', models.JSONField(help_text='GeoJSON Polygon or MultiPolygon, WGS84 (longitude, latitude).')),
-                ('min_lon', models.FloatField()),
-                ('min_lat', models.FloatField()),
-                ('max_lon', models.FloatField()),
-                ('max_lat', models.FloatField()),
-                ('member_count', models.PositiveIntegerField(default=0)),
-                ('is_synthetic', models.BooleanField(default=False, help_text='Made up for the demo, not a real boundary.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('members_computed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(blank=True, help_text='For custom areas: the organisation that drew it (only it sees and targets it).', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='custom_areas', to='members.organisation')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='groups.area')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="ONS code (e.g. E05005004) or a generated one.", max_length=64, unique=True
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("force", "Force area"),
+                            ("district", "District"),
+                            ("ward", "Ward"),
+                            ("custom", "Custom area"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "geometry",
+                    models.JSONField(help_text="GeoJSON Polygon or MultiPolygon, WGS84 (longitude, latitude)."),
+                ),
+                ("min_lon", models.FloatField()),
+                ("min_lat", models.FloatField()),
+                ("max_lon", models.FloatField()),
+                ("max_lat", models.FloatField()),
+                ("member_count", models.PositiveIntegerField(default=0)),
+                (
+                    "is_synthetic",
+                    models.BooleanField(default=False, help_text="Made up for the demo, not a real boundary."),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("members_computed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For custom areas: the organisation that drew it (only it sees and targets it).",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="custom_areas",
+                        to="members.organisation",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="groups.area",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['level', 'name'],
+                "ordering": ["level", "name"],
             },
         ),
         migrations.CreateModel(
-            name='AreaMember',
+            name="AreaMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('area', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='groups.area')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='area_memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "area",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="groups.area"
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="area_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CommunityGroup',
+            name="CommunityGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('kind', models.CharField(choices=[('geographic', 'Area group'), ('interest', 'Interest group'), ('scheme', 'Neighbourhood Watch scheme')], max_length=16)),
-                ('description', models.TextField(blank=True)),
-                ('join_policy', models.CharField(choices=[('open', 'Anyone it is open to can join'), ('approval', 'A coordinator approves each joiner'), ('invitation', 'By invitation only')], default='open', max_length=16)),
-                ('is_synthetic', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('area', models.ForeignKey(blank=True, help_text='For area groups and schemes: where members must live.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='community_groups', to='groups.area')),
-                ('organisation', models.ForeignKey(help_text='The organisation the group belongs to: its officers manage it.', on_delete=django.db.models.deletion.PROTECT, related_name='community_groups', to='members.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("geographic", "Area group"),
+                            ("interest", "Interest group"),
+                            ("scheme", "Neighbourhood Watch scheme"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "join_policy",
+                    models.CharField(
+                        choices=[
+                            ("open", "Anyone it is open to can join"),
+                            ("approval", "A coordinator approves each joiner"),
+                            ("invitation", "By invitation only"),
+                        ],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("is_synthetic", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "area",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For area groups and schemes: where members must live.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="community_groups",
+                        to="groups.area",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        help_text="The organisation the group belongs to: its officers manage it.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="community_groups",
+                        to="members.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='GroupInvitation',
+            name="GroupInvitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='groups.communitygroup')),
-                ('invited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="groups.communitygroup",
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('member', 'Member'), ('coordinator', 'Coordinator')], default='member', max_length=16)),
-                ('status', models.CharField(choices=[('pending', 'Asked to join'), ('active', 'Member')], default='active', max_length=16)),
-                ('share_contact', models.BooleanField(default=False, help_text="The member lets the group's coordinators see their name and contact details.")),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='groups.communitygroup')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='group_memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("member", "Member"), ("coordinator", "Coordinator")], default="member", max_length=16
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Asked to join"), ("active", "Member")], default="active", max_length=16
+                    ),
+                ),
+                (
+                    "share_contact",
+                    models.BooleanField(
+                        default=False,
+                        help_text="The member lets the group's coordinators see their name and contact details.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="groups.communitygroup",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="group_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='area',
-            index=models.Index(fields=['min_lon', 'max_lon', 'min_lat', 'max_lat'], name='groups_area_bbox_idx'),
+            model_name="area",
+            index=models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"], name="groups_area_bbox_idx"),
         ),
         migrations.AddConstraint(
-            model_name='area',
-            constraint=models.CheckConstraint(condition=models.Q(('min_lat__lte', models.F('max_lat')), ('min_lon__lte', models.F('max_lon'))), name='groups_area_bbox_ordered'),
+            model_name="area",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("min_lat__lte", models.F("max_lat")), ("min_lon__lte", models.F("max_lon"))),
+                name="groups_area_bbox_ordered",
+            ),
         ),
         migrations.AddIndex(
-            model_name='areamember',
-            index=models.Index(fields=['member', 'area'], name='groups_areamember_member_idx'),
+            model_name="areamember",
+            index=models.Index(fields=["member", "area"], name="groups_areamember_member_idx"),
         ),
         migrations.AddConstraint(
-            model_name='areamember',
-            constraint=models.UniqueConstraint(fields=('area', 'member'), name='groups_areamember_unique'),
+            model_name="areamember",
+            constraint=models.UniqueConstraint(fields=("area", "member"), name="groups_areamember_unique"),
         ),
         migrations.AddConstraint(
-            model_name='communitygroup',
-            constraint=models.CheckConstraint(condition=models.Q(('kind', 'interest'), ('area__isnull', False), _connector='OR'), name='groups_communitygroup_place_groups_have_area'),
+            model_name="communitygroup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind", "interest"), ("area__isnull", False), _connector="OR"),
+                name="groups_communitygroup_place_groups_have_area",
+            ),
         ),
         migrations.AddIndex(
-            model_name='membership',
-            index=models.Index(fields=['member', 'status'], name='groups_membership_member_idx'),
+            model_name="membership",
+            index=models.Index(fields=["member", "status"], name="groups_membership_member_idx"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('group', 'member'), name='groups_membership_unique'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("group", "member"), name="groups_membership_unique"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.CheckConstraint(condition=models.Q(('role', 'coordinator'), ('status', 'pending'), _negated=True), name='groups_membership_coordinators_active'),
+            model_name="membership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role", "coordinator"), ("status", "pending"), _negated=True),
+                name="groups_membership_coordinators_active",
+            ),
         ),
     ]

@@ -4,30 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('members', '0002_consent_texts'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("members", "0002_consent_texts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='member',
-            name='latitude',
+            model_name="member",
+            name="latitude",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='member',
-            name='location_source',
-            field=models.CharField(blank=True, choices=[('postcode', 'From the postcode'), ('pin', 'A pin on the map')], max_length=10),
+            model_name="member",
+            name="location_source",
+            field=models.CharField(
+                blank=True, choices=[("postcode", "From the postcode"), ("pin", "A pin on the map")], max_length=10
+            ),
         ),
         migrations.AddField(
-            model_name='member',
-            name='longitude',
+            model_name="member",
+            name="longitude",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='member',
-            index=models.Index(fields=['longitude', 'latitude'], name='members_member_location_idx'),
+            model_name="member",
+            index=models.Index(fields=["longitude", "latitude"], name="members_member_location_idx"),
         ),
     ]

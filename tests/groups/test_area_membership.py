@@ -56,7 +56,11 @@ def test_recompute_honours_holes_multipolygon_parts_and_shared_edges(geography):
     assert members_of(ward_a) == {"in-a@example.org", "on-edge@example.org"}
     assert members_of(ward_b) == {"in-b@example.org"}
     assert members_of(district) == {
-        "in-a@example.org", "in-hole@example.org", "on-edge@example.org", "in-b@example.org", "second-part@example.org",
+        "in-a@example.org",
+        "in-hole@example.org",
+        "on-edge@example.org",
+        "in-b@example.org",
+        "second-part@example.org",
     }
     district.refresh_from_db()
     assert district.member_count == 5
@@ -74,7 +78,7 @@ def test_a_member_on_a_shared_edge_is_in_exactly_one_ward_either_way(geography):
 
 
 def test_moving_keeps_membership_and_counts_right(geography):
-    district, ward_a, ward_b = geography
+    _, ward_a, ward_b = geography
     member = placed(0.2, 51.2, email="mover@example.org")
     assert members_of(ward_a) == {"mover@example.org"}
     Postcode.objects.create(postcode="ME14 1XX", longitude=1.5, latitude=51.5)
@@ -94,8 +98,13 @@ def test_recompute_is_idempotent_and_follows_a_redraw(geography):
     again = area_members_recompute(area_id=ward_a.pk)
     assert (first["members"], again["added"], again["removed"]) == (2, 0, 0)
 
-    area_upsert(code="E05000001", name="Ward A", level="ward", geometry={
-        "type": "Polygon", "coordinates": [square(0.0, 51.0, 0.5, 51.5)]}, recompute=False)
+    area_upsert(
+        code="E05000001",
+        name="Ward A",
+        level="ward",
+        geometry={"type": "Polygon", "coordinates": [square(0.0, 51.0, 0.5, 51.5)]},
+        recompute=False,
+    )
     redrawn = area_members_recompute(area_id=ward_a.pk)
 
     assert redrawn == {"members": 1, "added": 0, "removed": 1}
