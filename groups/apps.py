@@ -6,4 +6,4 @@ class GroupsConfig(AppConfig):
     verbose_name = "Areas and community groups"
 
     def ready(self) -> None:
-        from . import services  # noqa: F401  (registers the personal-data section)
+        from . import memberships, services  # noqa: F401  (register their personal-data sections)
