@@ -91,3 +91,17 @@ def group_roster(*, group: CommunityGroup) -> dict:
         ).count(),
         "pending": memberships.filter(status=Membership.Status.PENDING).order_by("created_at"),
     }
+
+
+def groups_visible_to(*, viewer: Member) -> QuerySet[CommunityGroup]:
+    """Groups a member may see: their own, those open to them; officers: their organisation's."""
+    if is_officer(member=viewer):
+        return CommunityGroup.objects.filter(organisation_id=viewer.organisation_id).select_related(
+            "area", "organisation"
+        )
+    if not viewer.is_authenticated or viewer.is_officer:
+        return CommunityGroup.objects.none()
+    lives_there = Exists(AreaMember.objects.filter(area_id=OuterRef("area_id"), member=viewer))
+    mine = Exists(Membership.objects.filter(group_id=OuterRef("pk"), member=viewer))
+    open_to_me = ~Q(join_policy=CommunityGroup.JoinPolicy.INVITATION) & (Q(area__isnull=True) | lives_there)
+    return CommunityGroup.objects.filter(mine | open_to_me).select_related("area", "organisation")

@@ -273,6 +273,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "MemberRoleEnum": "members.models.Member.Role",
+        "GroupRoleEnum": "groups.models.Membership.Role",
+    },
 }
 
 # --- Internationalisation

@@ -11,12 +11,14 @@ admin.site.site_header = "MCV administration"
 
 api_v1 = [
     path("", include("members.api_urls")),
+    path("", include("groups.api_urls")),
 ]
 
 urlpatterns = [
     path("", member_views.home, name="home"),
     path("accounts/", include("allauth.urls")),
     path("", include("members.urls")),
+    path("", include("groups.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
