@@ -12,6 +12,7 @@ Django settings reference: https://docs.djangoproject.com/en/6.1/ref/settings/
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -304,6 +305,20 @@ WHITENOISE_AUTOREFRESH = DEBUG or RUNNING_TESTS
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "media/"
 
+# --- Maps: Leaflet is served from our own static files. Map tiles come from MAP_TILE_URL
+# if it is set (a Leaflet URL template, e.g. https://tile.example.org/{z}/{x}/{y}.png, with
+# MAP_TILE_ATTRIBUTION as its credit line); without it, maps draw areas and pins on a plain
+# background and no request leaves the site. https://leafletjs.com/reference.html#tilelayer
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="")
+
+
+def map_tile_origin(url: str) -> str:
+    """The origin CSP must allow images from for a tile URL template ({s} subdomains: a wildcard)."""
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 # --- Security: https://docs.djangoproject.com/en/6.1/ref/csp/
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -317,13 +332,15 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+if MAP_TILE_URL:
+    SECURE_CSP["img-src"].append(map_tile_origin(MAP_TILE_URL))
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not (DEBUG or RUNNING_TESTS))
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 365)

@@ -263,7 +263,7 @@ class ConsentText(models.Model):
         return f"{self.purpose} v{self.version}"
 
     def render(self, organisation: Organisation | None = None) -> str:
-        return self.text.replace("{organisation}", organisation.name if organisation else "")
+        return self.text.replace("{organisation}", organisation.name if organisation else "the organisation")
 
 
 class ConsentRecord(models.Model):
