@@ -117,7 +117,7 @@ class GroupRosterApi(APIView):
         group = _group(request, slug)
         if not can_manage_group(member=request.user, group=group):
             raise PermissionDenied("Only this group's coordinators can see its members.")
-        return Response(RosterOutput(selectors.group_roster(group=group)).data)
+        return Response(RosterOutput(selectors.group_roster(group=group, viewer=request.user)).data)
 
 
 class MembershipDecideApi(APIView):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from members.models import Member
+from members.models import Member, OrganisationOptIn
 from members.permissions import is_officer
 
 from .models import Area, AreaMember, CommunityGroup, Membership
@@ -73,22 +73,27 @@ def groups_managed_by(*, member: Member) -> QuerySet[CommunityGroup]:
     )
 
 
-def group_roster(*, group: CommunityGroup) -> dict:
-    """What a coordinator may see of their group's members.
+def group_roster(*, group: CommunityGroup, viewer: Member) -> dict:
+    """What a coordinator (or the organisation's officer) may see of a group's members.
 
-    Names and contact details only of those who agreed to share them with their
-    coordinator; of the rest, only how many there are. Pending requests show the name
-    the person gave, so the coordinator can decide.
+    Names and contact details only of those who agreed to share them with the
+    group's coordinators; of the rest, only how many there are. Pending requests show
+    the name the person gave, so the coordinator can decide. An officer sees, besides,
+    only members who opted in to the officer's organisation.
     """
     memberships = group.memberships.select_related("member")
+    if viewer.is_officer:
+        opted_in = Exists(
+            OrganisationOptIn.objects.filter(member_id=OuterRef("member_id"), organisation_id=viewer.organisation_id)
+        )
+        memberships = memberships.filter(opted_in)
+    active = group.memberships.filter(status=Membership.Status.ACTIVE)
     shared = memberships.filter(status=Membership.Status.ACTIVE).filter(
         Q(share_contact=True) | Q(role=Membership.Role.COORDINATOR)
     )
     return {
         "shared": shared.order_by("member__last_name", "member__first_name"),
-        "not_shared_count": memberships.filter(
-            status=Membership.Status.ACTIVE, share_contact=False, role=Membership.Role.MEMBER
-        ).count(),
+        "not_shared_count": active.count() - shared.count(),
         "pending": memberships.filter(status=Membership.Status.PENDING).order_by("created_at"),
     }
 

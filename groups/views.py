@@ -137,7 +137,7 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
         "groups/manage.html",
         {
             "group": group,
-            "roster": selectors.group_roster(group=group),
+            "roster": selectors.group_roster(group=group, viewer=request.user),
             "invite_form": InviteForm(),
             "appoint_form": AppointForm() if can_appoint_coordinator(member=request.user, group=group) else None,
         },
@@ -164,7 +164,7 @@ def manage_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_POST
 def manage_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     group = _managed_group(request, slug)
-    roster = selectors.group_roster(group=group)
+    roster = selectors.group_roster(group=group, viewer=request.user)
     membership = roster["shared"].filter(pk=pk).first()
     if membership is None:
         raise Http404("No such member in this group's list.")
@@ -189,7 +189,12 @@ def manage_invite(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "groups/manage.html",
-        {"group": group, "roster": selectors.group_roster(group=group), "invite_form": form, "appoint_form": None},
+        {
+            "group": group,
+            "roster": selectors.group_roster(group=group, viewer=request.user),
+            "invite_form": form,
+            "appoint_form": None,
+        },
         status=400,
     )
 
@@ -219,7 +224,7 @@ def appoint_coordinator(request: HttpRequest, slug: str) -> HttpResponse:
         "groups/manage.html",
         {
             "group": group,
-            "roster": selectors.group_roster(group=group),
+            "roster": selectors.group_roster(group=group, viewer=request.user),
             "invite_form": InviteForm(),
             "appoint_form": form,
         },

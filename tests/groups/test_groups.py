@@ -108,7 +108,7 @@ def test_coordinator_sees_shared_details_only_and_approves_joiners(
     page = client.get("/groups/elm-close-nhw/manage/").content.decode()
     assert "sharer@example.org" in page and "Sharon Sharer" in page
     assert "Pria" not in page and "private@example.org" not in page
-    assert "1 more chose not to" in page
+    assert "1 more are not shown" in page
     assert "Alex Resident" in page  # waiting for approval: the name they gave
 
     pending = Membership.objects.get(member=resident, group=elm)
@@ -242,3 +242,18 @@ def test_memberships_are_exported_and_erased(client, resident, groups):
     assert data["geography"]["location"]["source"] == "pin"
     client.post("/me/delete/", {"password": "correct-horse-battery-staple", "confirm": "on"})
     assert not Membership.objects.filter(member_id=resident.pk).exists()
+
+
+def test_officers_see_in_a_roster_only_members_who_opted_in_to_their_organisation(
+    client, officer, coordinator, groups, other_organisation
+):
+    elm = groups["elm"]
+    opted_out = MemberFactory(email="no-police@example.org", first_name="Nell", last_name="Noopt", opt_in=[])
+    Membership.objects.create(group=elm, member=opted_out, share_contact=True)
+
+    client.force_login(coordinator)
+    assert "Nell Noopt" in client.get("/groups/elm-close-nhw/manage/").content.decode()
+    client.force_login(officer)
+    page = client.get("/groups/elm-close-nhw/manage/").content.decode()
+    assert "Nell Noopt" not in page and "no-police@example.org" not in page
+    assert "Kim Coordinator" in page and "1 more are not shown" in page
