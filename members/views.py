@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
+from groups.models import Area
+
 from . import selectors, services
 from .forms import AccountDeleteForm, OfficerCreateForm, PreferencesForm, ProfileForm
 from .links import preferences_link_member
@@ -68,7 +70,10 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
         changed = services.profile_update(member=member, actor=member, data=form.cleaned_data)
         messages.success(request, "Your details are saved." if changed else "Nothing was changed.")
         return redirect("members:profile")
-    return render(request, "members/profile.html", {"form": form})
+    home_areas = Area.objects.filter(
+        memberships__member=member, level__in=[Area.Level.WARD, Area.Level.DISTRICT]
+    ).order_by("-level")
+    return render(request, "members/profile.html", {"form": form, "home_areas": home_areas})
 
 
 def _preferences_page(request: HttpRequest, *, member, source: str, template: str, extra: dict):
