@@ -24,7 +24,7 @@ def geometry_from_geojson(geojson: dict) -> Polygon | MultiPolygon:
     try:
         geom = shape(geojson)
     except (ValueError, TypeError, IndexError, AttributeError) as exc:
-        raise ValidationError(f"The shape's coordinates cannot be read: {exc}.") from exc
+        raise ValidationError(f"The shape's coordinates cannot be read: {str(exc).rstrip('.')}.") from exc
     if geom.is_empty:
         raise ValidationError("The shape is empty.")
     if not geom.is_valid:

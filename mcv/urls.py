@@ -12,6 +12,7 @@ admin.site.site_header = "MCV administration"
 api_v1 = [
     path("", include("members.api_urls")),
     path("", include("groups.api_urls")),
+    path("", include("groups.area_api")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("members.urls")),
     path("", include("groups.urls")),
+    path("", include("groups.area_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
