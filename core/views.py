@@ -7,7 +7,8 @@ import email.policy
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -60,3 +61,34 @@ def dev_mail_message(request: HttpRequest, name: str, index: int) -> HttpRespons
             "headers": [(k, v) for k, v in msg.items()],
         },
     )
+
+
+# --- error pages: JSON under /api/, our own templates elsewhere.
+
+
+def _api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": str(exception) or "You do not have permission to do this."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _api(request):
+        return JsonResponse({"detail": "Something went wrong on our side. It has been logged."}, status=500)
+    return defaults.server_error(request)

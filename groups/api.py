@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -64,16 +63,17 @@ def _group(request, slug: str) -> CommunityGroup:
     return get_object_or_404(selectors.groups_visible_to(viewer=request.user), slug=slug)
 
 
-class GroupListApi(APIView):
-    """Groups you can see: yours and those open to you (officers: their organisation's)."""
+class GroupListApi(generics.ListAPIView):
+    """Groups you can see: yours and those open to you (officers: their organisation's). Paginated."""
 
-    @extend_schema(responses=GroupOutput(many=True), summary="List groups")
-    def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(
-            selectors.groups_visible_to(viewer=request.user).order_by("name"), request, view=self
-        )
-        return paginator.get_paginated_response(GroupOutput(page, many=True).data)
+    serializer_class = GroupOutput
+
+    def get_queryset(self):
+        return selectors.groups_visible_to(viewer=self.request.user).order_by("name")
+
+    @extend_schema(summary="List groups")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class GroupDetailApi(APIView):

@@ -28,3 +28,8 @@ urlpatterns = [
     path("dev/mail/<str:name>/<int:index>/", core_views.dev_mail_message, name="dev-mail-message"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -14,7 +14,25 @@ from .models import ConsentRecord, Interest, Member, Preferences
 from .validators import validate_postcode
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$",
+        "example": "22:00",
+        "description": "A wall-clock time in the UK (HH:MM), no time zone.",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """Quiet hours are UK wall-clock times: 22:00 means 22:00 whether it is GMT or BST."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
+
+
 class PreferencesSerializer(serializers.ModelSerializer):
+    quiet_hours_start = LocalTimeField(required=False, allow_null=True)
+    quiet_hours_end = LocalTimeField(required=False, allow_null=True)
     interests = serializers.ListField(
         child=serializers.ChoiceField(choices=Interest.choices),
         help_text="The categories the member wants to hear about.",
@@ -52,7 +70,7 @@ class PreferencesSerializer(serializers.ModelSerializer):
 
 class MeSerializer(serializers.ModelSerializer):
     phone = PhoneNumberField(region="GB", required=False, allow_blank=True)
-    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     preferences = PreferencesSerializer(required=False)
 
     class Meta:
@@ -154,7 +172,7 @@ class MyOrganisationOptInApi(APIView):
     def put(self, request, slug: str):
         return self._set(request, slug, True)
 
-    @extend_schema(request=None, responses=OrganisationOutput, summary="Withdraw from an organisation")
+    @extend_schema(request=None, responses={200: OrganisationOutput}, summary="Withdraw from an organisation")
     def delete(self, request, slug: str):
         return self._set(request, slug, False)
 

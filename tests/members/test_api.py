@@ -63,7 +63,7 @@ def test_patch_me_changes_profile_and_preferences(api, resident):
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["town"], body["postcode"], body["phone"]) == ("Canterbury", "CT1 2AA", "+447400123456")
-    assert body["preferences"]["quiet_hours_start"] == "21:30:00"
+    assert body["preferences"]["quiet_hours_start"] == "21:30"
     assert body["preferences"]["interests"] == ["drugs", "road_safety"]
     resident.refresh_from_db()
     resident.preferences.refresh_from_db()
