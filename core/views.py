@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 
