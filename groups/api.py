@@ -128,7 +128,10 @@ class MembershipDecideApi(APIView):
     @extend_schema(request=None, responses={200: MembershipOutput, 204: None}, summary="Decide a request to join")
     def post(self, request, slug: str, pk: int):
         group = _group(request, slug)
-        membership = get_object_or_404(group.memberships.select_related("group"), pk=pk)
+        if not can_manage_group(member=request.user, group=group):
+            raise PermissionDenied("Only this group's coordinators can approve joiners.")
+        pending = selectors.group_roster(group=group, viewer=request.user)["pending"]
+        membership = get_object_or_404(pending.select_related("group"), pk=pk)
         result = services.membership_decide(actor=request.user, membership=membership, approve=self.decision)
         if result is None:
             return Response(status=status.HTTP_204_NO_CONTENT)

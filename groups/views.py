@@ -148,7 +148,8 @@ def manage(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def manage_decide(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     group = _managed_group(request, slug)
-    membership = get_object_or_404(group.memberships.select_related("member", "group"), pk=pk)
+    pending = selectors.group_roster(group=group, viewer=request.user)["pending"]
+    membership = get_object_or_404(pending.select_related("group"), pk=pk)
     approve = request.POST.get("decision") == "approve"
     try:
         services.membership_decide(actor=request.user, membership=membership, approve=approve)

@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 
 
@@ -15,3 +16,21 @@ class AccountAdapter(DefaultAccountAdapter):
             context = {**context, "preferences_url": preferences_link_url(member=user)}
         context.setdefault("SITE_NAME", settings.SITE_NAME)
         return super().send_mail(template_prefix, email, context)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """Officers, force admins and superusers must keep their authenticator app."""
+
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "cannot_delete_authenticator": (
+            "Officers and force admins must use two-factor authentication, so it cannot be turned off. "
+            "To move to a new phone, use a recovery code to sign in and set up the app again, "
+            "or ask your force admin."
+        ),
+    }
+
+    def can_delete_authenticator(self, authenticator) -> bool:
+        if authenticator.type == authenticator.Type.TOTP and authenticator.user.must_use_mfa:
+            return False
+        return super().can_delete_authenticator(authenticator)

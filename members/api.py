@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .models import ConsentRecord, Interest, Member, Preferences
+from .permissions import IsResident
 from .validators import validate_postcode
 
 
@@ -158,7 +159,9 @@ class MyOrganisationsApi(APIView):
 
 
 class MyOrganisationOptInApi(APIView):
-    """Opt in to one organisation (PUT) or withdraw (DELETE)."""
+    """Opt in to one organisation (PUT) or withdraw (DELETE). Residents only."""
+
+    permission_classes = [IsResident]
 
     def _set(self, request, slug: str, opted_in: bool):
         organisation = get_object_or_404(selectors.organisations_active(), slug=slug)

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework.authtoken.models import Token
 
 from groups.models import Area
@@ -24,6 +24,7 @@ from .models import ConsentRecord, ConsentText
 from .permissions import is_force_admin, is_officer
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.is_officer:
         return render(request, "members/officer_home.html")
@@ -63,7 +64,7 @@ def _force_admin_required(view):
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: HttpRequest) -> HttpResponse:
     member = request.user
-    form = ProfileForm(request.POST or None, instance=member)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=member)
     if request.method == "POST" and form.is_valid():
         # The ModelForm only validates; the service changes and audits.
         member.refresh_from_db()
@@ -73,12 +74,14 @@ def profile_edit(request: HttpRequest) -> HttpResponse:
     home_areas = Area.objects.filter(
         memberships__member=member, level__in=[Area.Level.WARD, Area.Level.DISTRICT]
     ).order_by("-level")
-    return render(request, "members/profile.html", {"form": form, "home_areas": home_areas})
+    return render(
+        request, "members/profile.html", {"form": form, "home_areas": home_areas}, status=400 if form.errors else 200
+    )
 
 
 def _preferences_page(request: HttpRequest, *, member, source: str, template: str, extra: dict):
     prefs = member.preferences
-    form = PreferencesForm(request.POST or None, instance=prefs, member=member)
+    form = PreferencesForm(request.POST if request.method == "POST" else None, instance=prefs, member=member)
     if request.method == "POST":
         if form.is_valid():
             prefs.refresh_from_db()
@@ -163,6 +166,8 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @require_POST
 def organisation_opt_in(request: HttpRequest, slug: str) -> HttpResponse:
     """Opt in to, or withdraw from, one organisation (a toggle; HTMX swaps just its row)."""
+    if request.user.is_officer:
+        raise PermissionDenied("Organisation opt-ins are for residents; officers belong to their organisation.")
     organisation = get_object_or_404(selectors.organisations_active(), slug=slug)
     opted_in = request.POST.get("opted_in") == "1"
     services.organisation_opt_in_set(
@@ -202,7 +207,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     member = request.user
     if member.is_officer:
         raise PermissionDenied("Officers' accounts are closed by their force admin.")
-    form = AccountDeleteForm(request.POST or None, member=member)
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None, member=member)
     if request.method == "POST" and form.is_valid():
         services.member_erase(member=member, actor=member)
         logout(request)
@@ -254,7 +259,7 @@ def officers_list(request: HttpRequest) -> HttpResponse:
 @_force_admin_required
 @require_http_methods(["GET", "POST"])
 def officer_create(request: HttpRequest) -> HttpResponse:
-    form = OfficerCreateForm(request.POST or None)
+    form = OfficerCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             officer = services.officer_create(actor=request.user, **form.cleaned_data)
