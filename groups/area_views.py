@@ -22,8 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from members.decorators import officer_required
 from members.models import Member
-from members.permissions import is_officer
 
 from .area_api import area_feature, areas_for, display_tolerance
 from .models import Area
@@ -35,21 +35,6 @@ CHILDREN_SHOWN = 100
 # Outlines drawn under a pin or a drawing, so that a map without tiles still shows where it is.
 REFERENCE_LEVEL = Area.Level.DISTRICT
 REFERENCE_LIMIT = 100
-
-
-def _officer_required(view):
-    """Officers and force admins (with MFA) only: anonymous visitors log in first, others get 403."""
-
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(f"/accounts/login/?next={request.path}")
-        if not is_officer(member=request.user):
-            raise PermissionDenied("Only officers can see this page.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _map_settings() -> dict[str, str]:
@@ -89,7 +74,7 @@ class AreaFilterForm(forms.Form):
         self.fields["parent"].queryset = areas_for(viewer=viewer).filter(Exists(visible.filter(parent=OuterRef("pk"))))
 
 
-@_officer_required
+@officer_required
 @require_http_methods(["GET"])
 def area_list(request: HttpRequest) -> HttpResponse:
     """The areas this officer may target, filtered by level and parent, with how many live in each."""
@@ -121,7 +106,7 @@ def area_list(request: HttpRequest) -> HttpResponse:
 # --- one area
 
 
-@_officer_required
+@officer_required
 @require_http_methods(["GET"])
 def area_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One area: where it sits (force, district, ward), what lies inside it, how many live there."""
@@ -249,7 +234,7 @@ class AreaDrawForm(forms.Form):
 _DRAW_FIELDS = {"name": "name", "parent": "parent", "geometry": "shape"}
 
 
-@_officer_required
+@officer_required
 @require_http_methods(["GET", "POST"])
 def area_draw_page(request: HttpRequest) -> HttpResponse:
     """An officer draws a custom area (or types its corners), names it, and saves it for their organisation."""

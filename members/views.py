@@ -18,10 +18,10 @@ from rest_framework.authtoken.models import Token
 from groups.models import Area
 
 from . import selectors, services
+from .decorators import force_admin_required, officer_required
 from .forms import AccountDeleteForm, OfficerCreateForm, PreferencesForm, ProfileForm
 from .links import preferences_link_member
 from .models import ConsentRecord, ConsentText
-from .permissions import is_force_admin, is_officer
 
 
 @require_safe
@@ -29,32 +29,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.user.is_officer:
         return render(request, "members/officer_home.html")
     return render(request, "members/home.html")
-
-
-def _officer_required(view):
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(f"/accounts/login/?next={request.path}")
-        if not is_officer(member=request.user):
-            raise PermissionDenied("Only officers can see this page.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
-
-
-def _force_admin_required(view):
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect(f"/accounts/login/?next={request.path}")
-        if not is_force_admin(member=request.user):
-            raise PermissionDenied("Only force admins can see this page.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 # --- a member's own settings
@@ -233,7 +207,7 @@ def api_token(request: HttpRequest) -> HttpResponse:
 # --- an organisation's staff and members
 
 
-@_officer_required
+@officer_required
 @require_http_methods(["GET"])
 def organisation_members(request: HttpRequest) -> HttpResponse:
     """The residents who opted in to this officer's organisation, and only those."""
@@ -245,7 +219,7 @@ def organisation_members(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_force_admin_required
+@force_admin_required
 @require_http_methods(["GET"])
 def officers_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.officers_visible_to(viewer=request.user), 50)
@@ -256,7 +230,7 @@ def officers_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_force_admin_required
+@force_admin_required
 @require_http_methods(["GET", "POST"])
 def officer_create(request: HttpRequest) -> HttpResponse:
     form = OfficerCreateForm(request.POST if request.method == "POST" else None)
@@ -272,7 +246,7 @@ def officer_create(request: HttpRequest) -> HttpResponse:
     return render(request, "members/officer_create.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@_force_admin_required
+@force_admin_required
 @require_POST
 def officer_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     officer = selectors.officers_visible_to(viewer=request.user).filter(pk=pk).first()
