@@ -240,6 +240,13 @@ def member_areas_recompute(*, member: Member) -> list[int]:
                 continue
             after.add(area.pk)
     left, joined = before - after, after - before
+    if left or joined:
+        # Lock the areas touched (in id order, so two movers never deadlock): an area's
+        # recompute holds its row too, so the two never interleave, and what this
+        # member was in is read again under the lock before the counts move.
+        list(Area.objects.select_for_update().filter(pk__in=left | joined).order_by("pk").values_list("pk"))
+        before = set(AreaMember.objects.filter(member=member).values_list("area_id", flat=True))
+        left, joined = before - after, after - before
     if left:
         AreaMember.objects.filter(member=member, area_id__in=left).delete()
         Area.objects.filter(pk__in=left).update(member_count=F("member_count") - 1)
