@@ -65,7 +65,10 @@ def real_worker():
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after this test then leaves an empty database, which
+# the browser tests (also serialized_rollback) refill from the snapshot; without it,
+# post_migrate would recreate content types under new ids and the refill would clash.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_runs_a_task_and_its_effect_is_in_postgresql(real_worker):
     stale = Member.objects.create_user("never.verified@example.org", "x" * 12, first_name="N", last_name="V")
     Member.objects.filter(pk=stale.pk).update(date_joined=timezone.now() - timedelta(days=30))
