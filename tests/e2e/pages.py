@@ -84,6 +84,13 @@ PAGES = [
     Page("officers", "members:officers", who="force_admin"),
     Page("officer-create", "members:officer_create", who="force_admin"),
     Page("officer-create-errors", "members:officer_create", who="force_admin", submit=True),
+    # Groups and areas
+    Page("groups", "groups:list", who="resident"),
+    Page("my-location", "areas:my_location", who="resident"),
+    Page("groups-manage", "groups:manage_list", who="officer"),
+    Page("areas", "areas:list", who="officer"),
+    Page("area-draw", "areas:draw", who="officer"),
+    Page("area-draw-errors", "areas:draw", who="officer", submit=True),
 ]
 
 
