@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import email.message
+import email.policy
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+
+class UnfoldedHeadersEmail(EmailMultiAlternatives):
+    """An email whose header lines may run to RFC 5322's 998 characters.
+
+    Python folds headers at 78, and a List-Unsubscribe URL longer than that with no
+    space to fold at comes out as RFC 2047 encoded-words, which mail clients do not
+    read as a URL. Only the top-level headers' folding changes; the bodies' encoding
+    is already chosen by then.
+    """
+
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> email.message.EmailMessage:
+        msg = super().message(policy=policy)
+        msg.policy = msg.policy.clone(max_line_length=998)
+        return msg
 
 
 def member_email_send(*, member, template: str, context: dict | None = None) -> None:
@@ -25,7 +43,7 @@ def member_email_send(*, member, template: str, context: dict | None = None) -> 
         **(context or {}),
     }
     subject = render_to_string(f"{template}_subject.txt", ctx).strip()
-    message = EmailMultiAlternatives(
+    message = UnfoldedHeadersEmail(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=render_to_string(f"{template}_message.txt", ctx),
         to=[member.email],

@@ -150,6 +150,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.purge_unverified_accounts",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Every minute, all day: the dispatch pipeline's safety net. Fans out dispatches
+    # published while the broker was down, releases messages held for quiet hours or
+    # the digest when their time comes, retries what is due, and puts back deliveries
+    # whose worker died mid-send (notifications.services.dispatch_sweep).
+    "notifications-dispatch-sweep": {
+        "task": "notifications.tasks.dispatch_sweep",
+        "schedule": 60.0,
+        # A sweep still queued when the next is due is dropped: the next one does its work.
+        "options": {"expires": 55},
+    },
 }
 UNVERIFIED_ACCOUNT_DAYS = env.int("UNVERIFIED_ACCOUNT_DAYS", default=7)
 
@@ -242,6 +252,28 @@ def _mailer(url: str | None) -> dict:
 MAILERS = {"default": _mailer(env.str("EMAIL_URL", default=""))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <no-reply@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- Messages to residents (the dispatch pipeline, notifications/): see docs/architecture.md.
+# Deliveries per send_batch task: big enough that task overhead is noise, small enough
+# that a killed worker re-sends little.
+DISPATCH_BATCH_SIZE = env.int("DISPATCH_BATCH_SIZE", default=500)
+# A temporary failure is tried again after DISPATCH_RETRY_BASE_SECONDS, doubling (at
+# most an hour apart), until DISPATCH_MAX_ATTEMPTS; then the delivery has failed.
+DISPATCH_MAX_ATTEMPTS = env.int("DISPATCH_MAX_ATTEMPTS", default=8)
+DISPATCH_RETRY_BASE_SECONDS = env.int("DISPATCH_RETRY_BASE_SECONDS", default=60)
+# Which MAILERS entry sends alerts (a bulk provider may differ from account mail).
+DISPATCH_MAILER = env.str("DISPATCH_MAILER", default="default")
+# When (UK clock, HH:MM) daily-digest members get what was held for them.
+DISPATCH_DIGEST_TIME = env.str("DISPATCH_DIGEST_TIME", default="18:00")
+# SMS: the console backend logs texts; GOV.UK Notify sends them
+# (https://docs.notifications.service.gov.uk/python.html): set
+# SMS_BACKEND=notifications.channels.NotifySMSBackend, NOTIFY_API_KEY and
+# NOTIFY_SMS_TEMPLATE_ID (a Notify text template whose content is just ((body))).
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.channels.ConsoleSMSBackend")
+NOTIFY_API_KEY = env.str("NOTIFY_API_KEY", default="")
+NOTIFY_SMS_TEMPLATE_ID = env.str("NOTIFY_SMS_TEMPLATE_ID", default="")
+# Longest text message sent (306: two fragments); the body is cut to fit, the link kept.
+SMS_MAX_CHARS = env.int("SMS_MAX_CHARS", default=306)
 
 # --- REST API: https://www.django-rest-framework.org/api-guide/settings/
 REST_FRAMEWORK = {

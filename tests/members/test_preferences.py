@@ -174,3 +174,12 @@ def test_preferences_need_login(client):
     response = client.get("/me/preferences/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_list_unsubscribe_header_stays_a_readable_url_in_account_emails(resident):
+    send_preferences_confirmation(member_id=resident.pk, changed=["channel_email"])
+
+    raw = mail.outbox[0].message().as_bytes().decode()
+    header = next(line for line in raw.splitlines() if line.startswith("List-Unsubscribe:"))
+    assert "=?utf-8?" not in header
+    assert re.fullmatch(r"List-Unsubscribe: <https?://\S+/p/[^/\s]+/>", header)
