@@ -131,16 +131,24 @@ def manage_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET"])
 def manage(request: HttpRequest, slug: str) -> HttpResponse:
     """A coordinator's view of their group: who asked to join, who shares their details, inviting."""
-    group = _managed_group(request, slug)
+    return _manage_page(request, _managed_group(request, slug))
+
+
+def _manage_page(request: HttpRequest, group: CommunityGroup, *, invite_form=None, appoint_form=None) -> HttpResponse:
+    """The manage page, with a form that failed (400) or fresh forms (200)."""
+    failed = invite_form is not None or appoint_form is not None
+    if appoint_form is None and can_appoint_coordinator(member=request.user, group=group):
+        appoint_form = AppointForm()
     return render(
         request,
         "groups/manage.html",
         {
             "group": group,
             "roster": selectors.group_roster(group=group, viewer=request.user),
-            "invite_form": InviteForm(),
-            "appoint_form": AppointForm() if can_appoint_coordinator(member=request.user, group=group) else None,
+            "invite_form": invite_form or InviteForm(),
+            "appoint_form": appoint_form,
         },
+        status=400 if failed else 200,
     )
 
 
@@ -187,17 +195,7 @@ def manage_invite(request: HttpRequest, slug: str) -> HttpResponse:
         services.invitation_create(actor=request.user, group=group, email=form.cleaned_data["email"])
         messages.success(request, f"An invitation has been emailed to {form.cleaned_data['email']}.")
         return redirect("groups:manage", slug=slug)
-    return render(
-        request,
-        "groups/manage.html",
-        {
-            "group": group,
-            "roster": selectors.group_roster(group=group, viewer=request.user),
-            "invite_form": form,
-            "appoint_form": None,
-        },
-        status=400,
-    )
+    return _manage_page(request, group, invite_form=form)
 
 
 @login_required
@@ -220,17 +218,7 @@ def appoint_coordinator(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, f"{member.get_full_name()} is now a coordinator of {group.name}.")
             return redirect("groups:manage", slug=slug)
-    return render(
-        request,
-        "groups/manage.html",
-        {
-            "group": group,
-            "roster": selectors.group_roster(group=group, viewer=request.user),
-            "invite_form": InviteForm(),
-            "appoint_form": form,
-        },
-        status=400,
-    )
+    return _manage_page(request, group, appoint_form=form)
 
 
 @login_required

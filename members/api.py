@@ -46,17 +46,7 @@ class PreferencesSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Preferences
-        fields = [
-            "channel_inbox",
-            "channel_email",
-            "channel_sms",
-            "channel_push",
-            "frequency",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "sms_lowest_priority",
-            "interests",
-        ]
+        fields = [*services.PREFERENCE_FIELDS, "interests"]
 
     def to_representation(self, instance: Preferences) -> dict:
         # `interests` lives in its own table, not on Preferences.

@@ -5,7 +5,7 @@ from phonenumber_field.formfields import PhoneNumberField
 
 from .models import ConsentText, Interest, Member, Preferences
 from .selectors import organisations_active
-from .services import consent_text_current, member_signup_complete
+from .services import PREFERENCE_FIELDS, consent_text_current, member_signup_complete
 from .validators import validate_postcode
 
 PHONE_HELP = "Optional. A UK mobile number, for text message alerts, like 07700 900123."
@@ -116,16 +116,7 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = Preferences
-        fields = [
-            "channel_inbox",
-            "channel_email",
-            "channel_sms",
-            "channel_push",
-            "frequency",
-            "quiet_hours_start",
-            "quiet_hours_end",
-            "sms_lowest_priority",
-        ]
+        fields = list(PREFERENCE_FIELDS)
         widgets = {
             "frequency": forms.RadioSelect,
             "quiet_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
