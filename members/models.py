@@ -277,6 +277,7 @@ class ConsentRecord(models.Model):
         SIGNUP = "signup", "Sign-up form"
         SETTINGS = "settings", "Settings page"
         SIGNED_LINK = "signed_link", "Link in a message"
+        ONE_CLICK = "one_click", "One-click unsubscribe from a mail client"
         API = "api", "API"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consent_records")

@@ -10,8 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from rest_framework.authtoken.models import Token
 
@@ -93,12 +95,27 @@ def preferences_edit(request: HttpRequest) -> HttpResponse:
     )
 
 
+@csrf_exempt  # only for RFC 8058's one-click POST; every other POST is checked below
 @require_http_methods(["GET", "POST"])
 def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The same settings, reached from the signed link in any message, without logging in."""
+    """The same settings, reached from the signed link in any message, without logging in.
+
+    It is also the List-Unsubscribe target of our emails: a mail client's one-click
+    unsubscribe (RFC 8058) POSTs `List-Unsubscribe=One-Click` here with no cookie and
+    no CSRF token, and turns email off. The signed token is what authorises it.
+    """
     member = preferences_link_member(token=token)
     if member is None:
         return render(request, "members/preferences_link_invalid.html", status=404)
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
+        services.preferences_update(
+            member=member, actor=member, data={"channel_email": False}, source=ConsentRecord.Source.ONE_CLICK
+        )
+        return HttpResponse("Unsubscribed from email.", content_type="text/plain")
+    if request.method == "POST":
+        refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+        if refused is not None:
+            return refused
     if request.method == "POST" and request.POST.get("stop_all"):
         services.preferences_update(
             member=member,

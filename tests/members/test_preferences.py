@@ -183,3 +183,26 @@ def test_the_list_unsubscribe_header_stays_a_readable_url_in_account_emails(resi
     header = next(line for line in raw.splitlines() if line.startswith("List-Unsubscribe:"))
     assert "=?utf-8?" not in header
     assert re.fullmatch(r"List-Unsubscribe: <https?://\S+/p/[^/\s]+/>", header)
+
+
+def test_one_click_unsubscribe_from_a_mail_client_turns_email_off_without_a_session(resident):
+    from django.test import Client
+
+    mail_client = Client(enforce_csrf_checks=True)  # a mail provider: no cookie, no CSRF token
+    path = "/p/" + preferences_link_token(member=resident) + "/"
+
+    response = mail_client.post(path, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 200
+    resident.preferences.refresh_from_db()
+    assert resident.preferences.channels == ["inbox"]
+    assert mail.outbox == []  # no email to say email is off
+    # Any other POST to the link still needs the form's CSRF token.
+    forged = mail_client.post(path, {"stop_all": "1"})
+    assert forged.status_code == 403
+    assert (
+        Client(enforce_csrf_checks=True)
+        .post("/p/forged-token/", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+        .status_code
+        == 404
+    )
