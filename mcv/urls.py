@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("groups.urls")),
     path("", include("groups.area_urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

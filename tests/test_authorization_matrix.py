@@ -41,6 +41,7 @@ from groups.services import area_upsert
 from members.links import preferences_link_token
 from members.models import Member, OrganisationOptIn
 from members.permissions import MFA_REQUIRED_MESSAGE
+from notifications.models import Delivery, Dispatch
 
 from .factories import TOTP_SECRET, ForceAdminFactory, MemberFactory, OfficerFactory, OrganisationFactory
 
@@ -234,6 +235,11 @@ def _build_cast() -> dict[str, tuple[type[models.Model], int]]:
         "invitation": GroupInvitation.objects.create(
             group=groups["kent_invitation_only"], email=EMAILS["resident"], invited_by=people["coordinator"]),
     }
+    kent_dispatch = Dispatch.objects.create(
+        organisation=kent, source_type="test", source_id="1", subject="Kent appeal", body_text="Seen anything?",
+        audience={"include": []})
+    rows["resident_message"] = Delivery.objects.create(
+        dispatch=kent_dispatch, member=people["resident"], channel="inbox", status="sent")
     areas = {
         "ward": area_upsert(code="E05TEST01", name="Test Ward", level="ward", geometry=_square(0.50, 51.26),
                             recompute=False)[0],
@@ -774,6 +780,16 @@ MATRIX: dict[str, tuple[Case, ...] | AdminRule] = {
     ),
     "members:privacy": (GET(LOGGED_IN_200), POST(logged_in(NOT_ALLOWED))),
     # Opt-ins are a resident's choice; officers belong to their organisation instead.
+    # A resident's inbox: their own messages only.
+    "notifications:inbox": (
+        GET(LOGGED_IN_200),
+        POST(logged_in(NOT_ALLOWED)),
+    ),
+    "notifications:message": (
+        GET(roles(anonymous=LOGIN, resident=OK.showing("Kent appeal"), other_resident=NOT_FOUND, officer=NOT_FOUND),
+            kwargs=_kwargs(pk=lambda c: c.resident_message.pk)),
+        POST(logged_in(NOT_ALLOWED), kwargs=_kwargs(pk=lambda c: c.resident_message.pk)),
+    ),
     "members:organisation_opt_in": (
         GET(logged_in(NOT_ALLOWED), kwargs=KENT),
         POST(roles(anonymous=LOGIN, resident=redirect("/me/privacy/"), officer=FORBIDDEN), label="withdraw",

@@ -86,6 +86,7 @@ PAGES = [
     Page("officer-create-errors", "members:officer_create", who="force_admin", submit=True),
     # Groups and areas
     Page("groups", "groups:list", who="resident"),
+    Page("inbox", "notifications:inbox", who="resident"),
     Page("my-location", "areas:my_location", who="resident"),
     Page("groups-manage", "groups:manage_list", who="officer"),
     Page("areas", "areas:list", who="officer"),

@@ -43,7 +43,7 @@ BROWSER_PAGES = pages(
     "preferences", "privacy", "profile", "account-delete", "api-token", "mfa-activate",
     "mfa-activate-errors", "organisation-members", "officers", "officer-create-errors",
     "recovery-codes", "email", "email-add-errors", "password-change", "mfa-authenticate",
-    "preferences-link", "groups", "my-location", "groups-manage", "areas", "area-draw", "area-draw-errors",
+    "preferences-link", "groups", "inbox", "my-location", "groups-manage", "areas", "area-draw", "area-draw-errors",
 )
 
 
