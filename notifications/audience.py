@@ -10,6 +10,10 @@ where a part is one of
     {"group": <CommunityGroup id>}   the group's active members
     {"polygon": <GeoJSON Polygon or MultiPolygon>}   a shape drawn on the map
     {"radius": {"lon": …, "lat": …, "metres": …}}     a circle around a point
+    {"dispatch": <Dispatch id>}      whoever got that earlier message (an update or a
+                                     cancellation reaches exactly the original's audience)
+    {"members": [<Member id>, …]}    these members (a footage request to chosen camera
+                                     owners, an answer to one resident's reply)
 
 The audience is everyone in any included part and in no excluded part, narrowed to
 the residents who can be messaged by the organisation: active, not erased, with a
@@ -45,12 +49,13 @@ from groups.models import AreaMember, Membership
 from members.models import Member, MemberInterest, Organisation
 from members.selectors import members_reachable_by
 
-from .models import Dispatch
+from .models import Delivery, Dispatch
 
 # What an officer may draw: enough parts for a ward minus a few hotspots, a circle no
 # wider than a county. Larger audiences are built from areas, not circles.
 MAX_PARTS = 50
 MAX_RADIUS_METRES = 100_000
+MAX_LISTED_MEMBERS = 10_000
 _EARTH_RADIUS_M = 6_371_008.8
 
 # The channels a dispatch is delivered on. Web push is missing on purpose: there are
@@ -93,9 +98,15 @@ def _parts(value: Any, name: str) -> list:
 
 def _part_clean(part: Any) -> dict[str, Any]:
     if not isinstance(part, dict) or len(part) != 1:
-        raise ValidationError("Each audience part is one of area, group, polygon or radius.")
+        raise ValidationError("Each audience part is one of area, group, polygon, radius, dispatch or members.")
     ((kind, value),) = part.items()
-    if kind in ("area", "group"):
+    if kind == "members":
+        if not isinstance(value, list) or not value or len(value) > MAX_LISTED_MEMBERS:
+            raise ValidationError(f"Members must be a list of 1 to {MAX_LISTED_MEMBERS:,} ids.")
+        if any(isinstance(v, bool) or not isinstance(v, int | str) or not str(v).isdigit() for v in value):
+            raise ValidationError("Members must be given by their ids.")
+        return {"members": sorted({int(v) for v in value})}
+    if kind in ("area", "group", "dispatch"):
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
             raise ValidationError(f"The {kind} must be given by its id.")
         return {kind: int(value)}
@@ -245,8 +256,14 @@ def _union(parts: Sequence[dict[str, Any]], covered: dict[int, np.ndarray]) -> Q
     """One condition matching anyone in any of the parts; None if it can match nobody."""
     areas = [p["area"] for p in parts if "area" in p]
     groups = [p["group"] for p in parts if "group" in p]
+    earlier = [p["dispatch"] for p in parts if "dispatch" in p]
+    listed = [m for p in parts if "members" in p for m in p["members"]]
     in_shapes = [covered[id(p)] for p in parts if id(p) in covered]
     terms = []
+    if earlier:
+        terms.append(Q(Exists(Delivery.objects.filter(dispatch_id__in=earlier, member=OuterRef("pk")))))
+    if listed:
+        terms.append(Q(pk__in=_ids_sql(np.array(sorted(set(listed)), dtype="int64"))))
     if areas:
         terms.append(Q(Exists(AreaMember.objects.filter(area_id__in=areas, member=OuterRef("pk")))))
     if groups:

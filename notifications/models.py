@@ -72,6 +72,9 @@ class Dispatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    send_at = models.DateTimeField(
+        null=True, blank=True, help_text="Scheduled: not fanned out before this time. Blank: at once."
+    )
     fanned_out_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -43,10 +43,10 @@ from django.db.models import (
 from django.utils import timezone
 
 from core import personal_data
-from members.models import Member, Preferences
+from members.models import Member, Organisation, Preferences
 
 from . import tasks
-from .audience import audience_members, channel_conditions, members_messageable
+from .audience import audience_members, audience_spec_clean, channel_conditions, members_messageable
 from .channels import Outcome, PermanentFailure, Sent, TemporaryFailure, channel_backend
 from .models import Delivery, Dispatch
 
@@ -72,6 +72,61 @@ RECORD_EVERY = 50
 RETRY_MAX_DELAY = timedelta(hours=1)
 
 
+# --- publishing
+
+
+def dispatch_publish(
+    *,
+    organisation: Organisation | int,
+    source: models.Model | None = None,
+    source_type: str = "",
+    source_id: str | int = "",
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    url: str = "",
+    audience: dict[str, Any],
+    category: str = "",
+    priority: int = 3,
+    created_by: Member | None = None,
+    send_at: datetime | None = None,
+) -> Dispatch:
+    """Write a message to an audience into the outbox; it is fanned out once the caller commits.
+
+    The one way every app sends (an alert, a survey invitation, a footage request, a
+    coordinator's message). Call it inside the transaction that writes what it
+    announces: both commit or neither does, and the fan-out task is queued only on
+    commit. If the broker is down then, publishing still succeeds and the sweep fans
+    the dispatch out within a minute of the broker coming back. With `send_at` in the
+    future nothing is queued now: the sweep fans it out when the time comes.
+
+    `source` (any model instance) names what published it, as `source_type`
+    ("app_label.model") and `source_id`. The audience spec is checked here
+    (ValidationError, saying what is wrong).
+    """
+    if source is not None:
+        source_type, source_id = source._meta.label_lower, source.pk
+    if not source_type or source_id in ("", None):
+        raise TypeError("A dispatch needs its source: pass `source`, or `source_type` and `source_id`.")
+    dispatch = Dispatch.objects.create(
+        organisation_id=organisation if isinstance(organisation, int) else organisation.pk,
+        source_type=source_type,
+        source_id=str(source_id),
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        url=url,
+        audience=audience_spec_clean(spec=audience),
+        category=category,
+        priority=priority,
+        created_by=created_by,
+        send_at=send_at,
+    )
+    if send_at is None or send_at <= timezone.now():
+        tasks.fan_out_task.delay_on_commit(dispatch_id=dispatch.pk)
+    return dispatch
+
+
 # --- fan-out
 
 
@@ -90,7 +145,9 @@ def dispatch_fan_out(*, dispatch_id: int, now: datetime | None = None) -> dict[s
     """
     now = now or timezone.now()
     with transaction.atomic():
-        pending = Dispatch.objects.filter(pk=dispatch_id, status=Dispatch.Status.PENDING)
+        pending = Dispatch.objects.filter(
+            Q(send_at__isnull=True) | Q(send_at__lte=now), pk=dispatch_id, status=Dispatch.Status.PENDING
+        )
         if connection.features.has_select_for_update_skip_locked:
             pending = pending.select_for_update(skip_locked=True)
         dispatch = pending.first()
@@ -433,7 +490,7 @@ def dispatch_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The every-minute safety net; returns what it did. Safe to run at any time, and twice.
 
     * dispatches still `pending` a minute after publishing (their task never came:
-      the broker was down) are fanned out;
+      the broker was down) are fanned out, and so are scheduled ones whose time has come;
     * deliveries stuck in `sending` for 15 minutes (the worker died mid-batch) go
       back to `retry`, or `failed` if out of attempts; their uuid lets the receiving
       side spot the copy that may already have arrived;
@@ -443,7 +500,10 @@ def dispatch_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     stale = list(
-        Dispatch.objects.filter(status=Dispatch.Status.PENDING, created_at__lte=now - PENDING_GRACE)
+        Dispatch.objects.filter(
+            Q(send_at__isnull=True, created_at__lte=now - PENDING_GRACE) | Q(send_at__lte=now),
+            status=Dispatch.Status.PENDING,
+        )
         .order_by("created_at")
         .values_list("pk", flat=True)
     )
