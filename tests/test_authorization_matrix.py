@@ -249,6 +249,10 @@ def _build_cast() -> dict[str, tuple[type[models.Model], int]]:
                                   geometry=_square(0.70, 51.70), organisation=essex, recompute=False)[0],
     }
     everything = {"organisation": kent, "other_organisation": essex, **people, **groups, **rows, **areas}
+    for build in CAST_BUILDERS:
+        more = build(everything)
+        assert not set(more) & set(everything), f"{build.__module__} reuses cast names: {set(more) & set(everything)}"
+        everything.update(more)
     return {name: (type(row), row.pk) for name, row in everything.items()}
 
 
@@ -1135,6 +1139,25 @@ MATRIX: dict[str, tuple[Case, ...] | AdminRule] = {
         "admin:logout": redirect("/admin/"),
     }),
 }
+
+
+# --- the apps' own entries
+#
+# Each later app (alerts, replies, surveys, cameras) keeps its entries, and the rows it
+# adds to the cast, in tests/matrix/<app>.py: a module with `MATRIX` (entries in the
+# vocabulary above, imported from this module) and `build_cast(everything)`, which
+# creates that app's rows from the cast built so far and returns them by name. They are
+# imported here, after the vocabulary they use exists and before the tests below are
+# parametrised from MATRIX.
+
+from tests.matrix import app_modules  # noqa: E402
+
+CAST_BUILDERS: list[Callable[[dict[str, Any]], dict[str, Any]]] = []
+for _module in app_modules():
+    _overlap = set(MATRIX) & set(_module.MATRIX)
+    assert not _overlap, f"{_module.__name__} repeats entries: {_overlap}"
+    MATRIX.update(_module.MATRIX)
+    CAST_BUILDERS.append(_module.build_cast)
 
 
 # --- walking the project's URL patterns
