@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "groups",
     "alerts",
     "notifications",
+    "replies",
     "surveys",
     "cameras",
 ]
@@ -389,6 +390,19 @@ if env.bool("BEHIND_PROXY", default=False):
 PREFERENCES_LINK_MAX_AGE = timedelta(days=env.int("PREFERENCES_LINK_DAYS", default=365))
 # /dev/mail/ shows the emails written to EMAIL_FILE_PATH; only ever with DEBUG on.
 DEV_MAILBOX = DEBUG and MAILERS["default"]["BACKEND"].endswith("filebased.EmailBackend")
+
+# --- each app's own settings (one section per app; a setting read from the
+# environment is also listed in the README's configuration table)
+
+# --- notifications: web push, rate limits, digests
+
+# --- alerts
+
+# --- replies
+
+# --- surveys
+
+# --- cameras
 
 LOGGING = {
     "version": 1,

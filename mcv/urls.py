@@ -13,6 +13,10 @@ api_v1 = [
     path("", include("members.api_urls")),
     path("", include("groups.api_urls")),
     path("", include("groups.area_api")),
+    path("", include("alerts.api_urls")),
+    path("", include("replies.api_urls")),
+    path("", include("surveys.api_urls")),
+    path("", include("cameras.api_urls")),
 ]
 
 urlpatterns = [
@@ -22,6 +26,10 @@ urlpatterns = [
     path("", include("groups.urls")),
     path("", include("groups.area_urls")),
     path("", include("notifications.urls")),
+    path("", include("alerts.urls")),
+    path("", include("replies.urls")),
+    path("", include("surveys.urls")),
+    path("", include("cameras.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
