@@ -47,6 +47,13 @@ class Organisation(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
+    areas = models.ManyToManyField(
+        "groups.Area",
+        blank=True,
+        related_name="responsible_organisations",
+        help_text="Its area of responsibility (e.g. the force area): its officers target messages, surveys "
+        "and camera searches only inside it (see groups.jurisdiction).",
+    )
 
     class Meta:
         ordering = ["name"]

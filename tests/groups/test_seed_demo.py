@@ -53,6 +53,8 @@ def test_thirteen_districts_tile_the_county_and_wards_tile_their_district(seeded
     assert {d.name for d in districts} == DISTRICTS
     assert all(d.parent_id == force.pk and d.code.startswith("SYN-D-") for d in districts)
     assert_tiles(force.shape, [d.shape for d in districts])
+    # Every demo organisation is responsible for the county: its officers can target any of it.
+    assert set(force.responsible_organisations.values_list("slug", flat=True)) >= {"kent-police", "kent-nhwa"}
 
     for district in districts:
         wards = list(district.children.filter(level=Area.Level.WARD))

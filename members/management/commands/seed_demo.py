@@ -161,6 +161,9 @@ class Command(BaseCommand):
             orgs = self._organisations()
             geography = demo.geography_build()
             seeded = demo.geography_seed(geography=geography, scheme_organisation=orgs["kent-nhwa"])
+            force_area = seeded.areas[demo.FORCE_CODE]
+            for org in orgs.values():  # every demo organisation serves the whole (made-up) county
+                org.areas.add(force_area)
             residents = [self._resident(*r, orgs) for r in RESIDENTS]
             placed = [self._place(member) for member, _ in residents]
             rows = [row for _, row in residents] + [self._staff(*s, orgs) for s in STAFF]
