@@ -22,13 +22,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from members.decorators import officer_required
+from members.decorators import force_admin_required, officer_required
 from members.models import Member
 
 from .area_api import area_feature, areas_for, display_tolerance
 from .models import Area
 from .selectors import areas_visible_to
-from .services import area_draw, member_location_set, postcode_lookup
+from .services import area_draw, member_location_set, organisation_areas_set, postcode_lookup
 
 AREAS_PER_PAGE = 50
 CHILDREN_SHOWN = 100
@@ -357,5 +357,44 @@ def my_location(request: HttpRequest) -> HttpResponse:
             "my_wards_geojson": _collection([a for a in areas if a.level == Area.Level.WARD], tolerance=0.0001),
             "map": _map_settings(),
         },
+        status=400 if form.errors else 200,
+    )
+
+
+# --- the organisation's area of responsibility (force admins)
+
+
+class ResponsibilityForm(forms.Form):
+    areas = forms.ModelMultipleChoiceField(
+        queryset=Area.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Areas your organisation covers",
+        help_text="Officers can send messages, run surveys and search for cameras only inside these areas. "
+        "Choose the force area, or the districts you cover.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["areas"].queryset = Area.objects.filter(
+            level__in=[Area.Level.FORCE, Area.Level.DISTRICT]
+        ).order_by("level", "name")
+
+
+@force_admin_required
+@require_http_methods(["GET", "POST"])
+def responsibility(request: HttpRequest) -> HttpResponse:
+    """Which force area or districts the force admin's organisation is responsible for."""
+    organisation = request.user.organisation
+    data = request.POST if request.method == "POST" else None
+    form = ResponsibilityForm(data, initial={"areas": list(organisation.areas.all())})
+    if request.method == "POST" and form.is_valid():
+        organisation_areas_set(actor=request.user, areas=list(form.cleaned_data["areas"]))
+        messages.success(request, "Your organisation's areas are saved.")
+        return redirect("areas:responsibility")
+    return render(
+        request,
+        "groups/areas/responsibility.html",
+        {"form": form, "organisation": organisation, "current": organisation.areas.order_by("level", "name")},
         status=400 if form.errors else 200,
     )

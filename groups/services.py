@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -310,6 +310,31 @@ def area_draw(*, actor: Member, name: str, geometry: dict, parent: Area | None =
 
 
 # --- personal data: where a member lives is theirs
+
+
+@transaction.atomic
+def organisation_areas_set(*, actor: Member, areas: list[Area]) -> None:
+    """A force admin sets the areas their organisation is responsible for (force area,
+    districts): its officers then target messages, surveys and camera searches inside them."""
+    from members.permissions import is_force_admin
+
+    from .jurisdiction import territory_forget
+
+    if not is_force_admin(member=actor):
+        raise PermissionDenied("Only force admins can do this.")
+    if any(area.level not in (Area.Level.FORCE, Area.Level.DISTRICT, Area.Level.WARD) for area in areas):
+        raise ValidationError("An area of responsibility is a force area, a district or a ward.")
+    organisation = actor.organisation
+    before = set(organisation.areas.values_list("code", flat=True))
+    organisation.areas.set(areas)
+    territory_forget(organisation=organisation)
+    audit_record(
+        actor=actor,
+        action="groups.organisation.areas_set",
+        target=organisation,
+        organisation=organisation,
+        data={"before": sorted(before), "after": sorted(a.code for a in areas)},
+    )
 
 
 def _export_areas(member: Member) -> dict[str, Any]:

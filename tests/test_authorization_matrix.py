@@ -248,6 +248,7 @@ def _build_cast() -> dict[str, tuple[type[models.Model], int]]:
         "essex_area": area_upsert(code="custom-essex-test", name="Essex Hotspot", level="custom",
                                   geometry=_square(0.70, 51.70), organisation=essex, recompute=False)[0],
     }
+    kent.areas.add(areas["ward"])  # Kent Police covers the test ward (groups.jurisdiction)
     everything = {"organisation": kent, "other_organisation": essex, **people, **groups, **rows, **areas}
     for build in CAST_BUILDERS:
         more = build(everything)
@@ -643,6 +644,11 @@ def _drawn_only_by_officers(name: str):
     return check
 
 
+def _responsibility_cleared_only_by_force_admin(c: Cast, member: Member | None, role: str) -> None:
+    codes = set(c.organisation.areas.values_list("code", flat=True))
+    assert codes == (set() if role == "force_admin" else {"E05TEST01"}), f"as {role}: {codes}"
+
+
 def _nothing_drawn(name: str):
     def check(c: Cast, member: Member | None, role: str) -> None:
         assert not Area.objects.filter(name=name).exists()
@@ -984,6 +990,14 @@ MATRIX: dict[str, tuple[Case, ...] | AdminRule] = {
         ),
         GET(officer_pages(NOT_FOUND), label="no such area", kwargs=lambda c: {"pk": 999_999}),
         POST(officer_pages(NOT_ALLOWED), kwargs=AREA_WARD),
+    ),
+    "areas:responsibility": (
+        GET(FORCE_ADMINS_ONLY),
+        POST(roles(anonymous=LOGIN, resident=FORBIDDEN, officer=FORBIDDEN, force_admin=redirect(_same_path)),
+             label="none", data={}, check=_responsibility_cleared_only_by_force_admin),
+        POST(roles(anonymous=LOGIN, resident=FORBIDDEN, officer=FORBIDDEN,
+                   force_admin=BAD_REQUEST.showing("Select a valid choice")),
+             label="unknown area", data={"areas": ["999999"]}),
     ),
     "areas:draw": (
         GET(officer_pages(OK)),

@@ -92,6 +92,7 @@ PAGES = [
     Page("areas", "areas:list", who="officer"),
     Page("area-draw", "areas:draw", who="officer"),
     Page("area-draw-errors", "areas:draw", who="officer", submit=True),
+    Page("area-responsibility", "areas:responsibility", who="force_admin"),
 ]
 
 

@@ -78,3 +78,20 @@ def test_only_its_own_groups_and_messages(organisation, other_organisation, kent
         check(organisation, [{"group": theirs.pk}])
     with pytest.raises(ValidationError, match="own messages"):
         check(organisation, [{"dispatch": their_message.pk}])
+
+
+def test_a_force_admin_sets_the_areas_and_officers_can_act_there_at_once(organisation, force_admin, officer,
+                                                                       essex_ward):
+    from django.core.exceptions import PermissionDenied
+
+    from core.models import AuditEvent
+    from groups.services import organisation_areas_set
+
+    assert not point_in_jurisdiction(organisation=organisation, lon=2.05, lat=52.05)  # and now cached
+    with pytest.raises(PermissionDenied):
+        organisation_areas_set(actor=officer, areas=[essex_ward])
+
+    organisation_areas_set(actor=force_admin, areas=[essex_ward])
+
+    assert point_in_jurisdiction(organisation=organisation, lon=2.05, lat=52.05)
+    assert AuditEvent.objects.filter(action="groups.organisation.areas_set").count() == 1
