@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("groups.area_urls")),
     path("", include("notifications.urls")),
     path("", include("alerts.urls")),
+    path("", include("alerts.feed_urls")),
     path("", include("replies.urls")),
     path("", include("surveys.urls")),
     path("", include("cameras.urls")),

@@ -16,7 +16,7 @@ vocabulary exists. `everything` holds the cast so far as model instances
 from importlib import import_module
 from types import ModuleType
 
-APPS = ("alerts", "replies", "surveys", "cameras")
+APPS = ("alerts", "alerts_api", "replies", "surveys", "cameras")
 
 
 def app_modules() -> list[ModuleType]:
