@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 import shapely
 from django.conf import settings
+from django.test import Client
 
 from groups.models import Area, AreaMember
 from groups.services import area_draw, area_upsert, member_location_set
@@ -63,18 +64,21 @@ class Tab:
 
 
 @pytest.fixture
-def open_tab(browser, live_server, client):
+def open_tab(browser, live_server):
     contexts = []
 
     def open_as(member, viewport=DESKTOP) -> Tab:
         context = browser.new_context(viewport=viewport, locale="en-GB")
         contexts.append(context)
-        client.force_login(member)
+        # A client of its own per tab: logging a second member in on one client would end
+        # the first one's session (Django flushes it when someone else logs in).
+        login = Client()
+        login.force_login(member)
         context.add_cookies(
             [
                 {
                     "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                    "value": login.cookies[settings.SESSION_COOKIE_NAME].value,
                     "url": live_server.url,
                 }
             ]
