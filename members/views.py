@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from rest_framework.authtoken.models import Token
 
 from groups.models import Area
+from notifications.push import preferences_page_context
 
 from . import selectors, services
 from .decorators import force_admin_required, officer_required
@@ -91,7 +92,7 @@ def preferences_edit(request: HttpRequest) -> HttpResponse:
         member=request.user,
         source=ConsentRecord.Source.SETTINGS,
         template="members/preferences.html",
-        extra={},
+        extra=preferences_page_context(member=request.user),
     )
 
 
@@ -133,7 +134,7 @@ def preferences_link(request: HttpRequest, token: str) -> HttpResponse:
         member=member,
         source=ConsentRecord.Source.SIGNED_LINK,
         template="members/preferences_link.html",
-        extra={"link_member": member},
+        extra={"link_member": member, **preferences_page_context(member=member, devices=False)},
     )
 
 

@@ -49,7 +49,8 @@ from groups.models import AreaMember, Membership
 from members.models import Member, MemberInterest, Organisation
 from members.selectors import members_reachable_by
 
-from .models import Delivery, Dispatch
+from .models import Delivery, Dispatch, PushSubscription
+from .push import push_configured
 
 # What an officer may draw: enough parts for a ward minus a few hotspots, a circle no
 # wider than a county. Larger audiences are built from areas, not circles.
@@ -58,10 +59,9 @@ MAX_RADIUS_METRES = 100_000
 MAX_LISTED_MEMBERS = 10_000
 _EARTH_RADIUS_M = 6_371_008.8
 
-# The channels a dispatch is delivered on. Web push is missing on purpose: there are
-# no browser subscriptions to send to yet, so counting push would promise messages
-# nobody gets.
-DELIVERED_CHANNELS = ("inbox", "email", "sms")
+# The channels a dispatch is delivered on (web push only to members with a browser
+# subscribed, and only while the site has VAPID keys: see channel_conditions).
+DELIVERED_CHANNELS = ("inbox", "email", "sms", "push")
 
 
 # --- the spec: checked once, where an officer or the API hands it in
@@ -224,14 +224,28 @@ def channel_conditions(*, priority: int, prefix: str = "") -> dict[str, Q]:
     the sender's last check before sending all use them. `prefix` is the path to the
     member from the model queried ("member__" from a Delivery).
     """
+    from .services import URGENT_PRIORITY
+
     p = prefix
+    # Texts and pushes interrupt. A member who chose the daily digest gets a non-urgent
+    # message in their one digest email and their inbox, never as a text or a push
+    # of its own (one text or push a day listing ten messages helps nobody).
+    interrupts = Q() if priority <= URGENT_PRIORITY else ~Q(**{f"{p}preferences__frequency": "daily_digest"})
+    if push_configured():
+        has_browser = Exists(PushSubscription.objects.filter(member=OuterRef(f"{p}pk")))
+        push = Q(**{f"{p}preferences__channel_push": True}) & Q(has_browser) & interrupts
+    else:
+        push = Q(**{f"{p}pk__isnull": True})  # nobody: without VAPID keys nothing can be pushed
     return {
         "inbox": Q(**{f"{p}preferences__channel_inbox": True}),
         "email": Q(**{f"{p}preferences__channel_email": True}),
         # A text only if they want texts, have a number, and the message is at least
         # as urgent as the lowest priority they said is worth a text.
         "sms": Q(**{f"{p}preferences__channel_sms": True, f"{p}preferences__sms_lowest_priority__gte": priority})
-        & ~Q(**{f"{p}phone": ""}),
+        & ~Q(**{f"{p}phone": ""})
+        & interrupts,
+        # A push only to members who want pushes and have subscribed a browser.
+        "push": push,
     }
 
 
@@ -240,7 +254,7 @@ def audience_size_by_channel(
 ) -> dict[str, int]:
     """How many members an audience reaches, in all and per channel, for the officer composing.
 
-    `{"members": 812, "inbox": 790, "email": 801, "sms": 37}`. One aggregate query
+    `{"members": 812, "inbox": 790, "email": 801, "sms": 37, "push": 120}`. One aggregate query
     (two with drawn shapes or circles); officers see it update as they draw.
     """
     members = audience_members(spec=spec, organisation=organisation, category=category)
@@ -261,7 +275,11 @@ def _union(parts: Sequence[dict[str, Any]], covered: dict[int, np.ndarray]) -> Q
     in_shapes = [covered[id(p)] for p in parts if id(p) in covered]
     terms = []
     if earlier:
-        terms.append(Q(Exists(Delivery.objects.filter(dispatch_id__in=earlier, member=OuterRef("pk")))))
+        # Who got it: a copy withdrawn before it went out (cancelled) is not "got".
+        got = Delivery.objects.filter(dispatch_id__in=earlier, member=OuterRef("pk")).exclude(
+            status=Delivery.Status.CANCELLED
+        )
+        terms.append(Q(Exists(got)))
     if listed:
         terms.append(Q(pk__in=_ids_sql(np.array(sorted(set(listed)), dtype="int64"))))
     if areas:

@@ -120,7 +120,10 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
-        HELD = "held", "Held for quiet hours or the daily digest"
+        HELD = "held", "Held for quiet hours"
+        # Not released one by one: the daily digest sends all of a member's in ONE email
+        # (notifications/digest.py), so the sweep, which releases `held`, leaves them alone.
+        DIGEST = "digest", "Held for the daily digest"
         SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
         RETRY = "retry", "Will be tried again"
@@ -128,7 +131,7 @@ class Delivery(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     # Statuses a delivery can still leave; the sweep and the claim index care only about these.
-    UNFINISHED = (Status.PENDING, Status.HELD, Status.SENDING, Status.RETRY)
+    UNFINISHED = (Status.PENDING, Status.HELD, Status.DIGEST, Status.SENDING, Status.RETRY)
 
     # Fan-out writes these rows with INSERT … SELECT, which leaves the uuid to the
     # database (db_default); rows made through the ORM get one from Python.
@@ -181,7 +184,106 @@ class Delivery(models.Model):
             ),
             # A dispatch's reach: delivered / failed / waiting per channel, from the index alone.
             models.Index(fields=["dispatch", "channel", "status"], name="notif_delivery_stats_idx"),
+            # The daily digest: each member's waiting messages, as small as what waits.
+            models.Index(
+                fields=["member", "next_attempt_at"],
+                name="notif_delivery_digest_idx",
+                condition=models.Q(status="digest"),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.channel} to member {self.member_id} for dispatch {self.dispatch_id}: {self.status}"
+
+
+class Digest(models.Model):
+    """One daily digest: ONE email to one member listing every message held for it.
+
+    A resident who chose "one daily digest" gets their non-urgent messages' emails as
+    deliveries in status `digest`. At DISPATCH_DIGEST_TIME (UK clock) each such member
+    gets one Digest row (`due_at` names that day's digest time); sending it sends one
+    email, whose Message-ID is this uuid, and marks every delivery it listed `sent`
+    with that Message-ID as their provider id. The row is the truth about the email,
+    like a Delivery: one per member per digest time (a second run adds none), at most
+    one unfinished per member, and a digest a dead worker left in `sending` goes again
+    with the same Message-ID.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Will be tried again"
+        FAILED = "failed", "Could not be delivered"
+        CANCELLED = "cancelled", "Nothing left to send"
+
+    UNFINISHED = (Status.PENDING, Status.SENDING, Status.RETRY)
+
+    uuid = models.UUIDField(default=uuid.uuid4, db_default=UUID4(), unique=True, editable=False)
+    # No index of its own: the one-a-day constraint (member, due_at) leads with it.
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests", db_index=False
+    )
+    due_at = models.DateTimeField(help_text="The digest time it is for (DISPATCH_DIGEST_TIME, UK clock, that day).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message_count = models.PositiveIntegerField(default=0, help_text="How many messages the email listed.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Pending or retry: not before this (quiet hours, backoff). Sending: since."
+    )
+    provider_id = models.CharField(max_length=100, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["member", "due_at"], name="%(app_label)s_%(class)s_one_a_day"),
+            # A digest still retrying takes in the next day's messages when it goes.
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=models.Q(status__in=["pending", "sending", "retry"]),
+                name="%(app_label)s_%(class)s_one_unfinished",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="notif_digest_claim_idx",
+                condition=models.Q(status__in=["pending", "sending", "retry"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for member {self.member_id} at {self.due_at:%Y-%m-%d %H:%M}: {self.status}"
+
+
+class PushSubscription(models.Model):
+    """One browser or phone a member turned web push on for (the Push API's subscription).
+
+    The endpoint is the push service's address for that browser (Google's, Mozilla's,
+    Apple's…); `p256dh` and `auth` are the browser's keys, with which every message is
+    encrypted so that the push service cannot read it. A browser belongs to whoever
+    subscribed on it last. A push service answering 404 or 410 means the browser
+    dropped the subscription: the row is deleted.
+    """
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions", db_index=False
+    )
+    endpoint = models.URLField(max_length=2000, unique=True)
+    p256dh = models.CharField(max_length=200, help_text="The browser's public key (base64url, P-256).")
+    auth = models.CharField(max_length=100, help_text="The browser's authentication secret (base64url).")
+    label = models.CharField(max_length=100, blank=True, help_text='What the member sees, e.g. "Chrome on Android".')
+    created_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    failure_count = models.PositiveIntegerField(default=0, help_text="Failures in a row since the last success.")
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member", "-created_at"], name="notif_pushsub_member_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.label or 'A browser'} of member {self.member_id}"

@@ -33,3 +33,19 @@ def dispatch_sweep() -> dict[str, int]:
     from .services import dispatch_sweep as sweep
 
     return sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def digest_run() -> dict[str, int]:
+    """At DISPATCH_DIGEST_TIME and every ten minutes (beat): make and queue the daily digests due."""
+    from .digest import digest_run as run
+
+    return run()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def digest_send_batch(*, first_id: int, last_id: int) -> dict[str, int]:
+    """Send the due daily digests in an id range: one email per member."""
+    from .digest import digest_batch_send
+
+    return digest_batch_send(first_id=first_id, last_id=last_id)

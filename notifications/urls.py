@@ -7,4 +7,8 @@ app_name = "notifications"
 urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/", views.message, name="message"),
+    # Web push: the service worker must be served from the root to control every page.
+    path("sw.js", views.service_worker, name="service_worker"),
+    path("push/subscriptions/", views.push_subscriptions, name="push_subscriptions"),
+    path("push/subscriptions/<int:pk>/remove/", views.push_subscription_remove, name="push_subscription_remove"),
 ]

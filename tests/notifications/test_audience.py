@@ -117,7 +117,7 @@ def test_channel_counts_for_the_officer_in_one_or_two_queries(wards, place, orga
 
     with django_assert_num_queries(1):
         counts = audience_size_by_channel(spec=spec, organisation=organisation, priority=3)
-    assert counts == {"members": 4, "inbox": 3, "email": 3, "sms": 1}
+    assert counts == {"members": 4, "inbox": 3, "email": 3, "sms": 1, "push": 0}
     assert audience_size_by_channel(spec=spec, organisation=organisation, priority=1)["sms"] == 2
 
     drawn = {
@@ -126,7 +126,7 @@ def test_channel_counts_for_the_officer_in_one_or_two_queries(wards, place, orga
     }
     with django_assert_num_queries(2):
         counts = audience_size_by_channel(spec=drawn, organisation=organisation, priority=3)
-    assert counts == {"members": 3, "inbox": 3, "email": 3, "sms": 1}
+    assert counts == {"members": 3, "inbox": 3, "email": 3, "sms": 1, "push": 0}
 
 
 def test_the_members_of_another_organisation_are_never_counted(wards, place, other_organisation):
@@ -135,7 +135,7 @@ def test_the_members_of_another_organisation_are_never_counted(wards, place, oth
     counts = audience_size_by_channel(
         spec={"include": [{"area": north.pk}]}, organisation=other_organisation, priority=3
     )
-    assert counts == {"members": 0, "inbox": 0, "email": 0, "sms": 0}
+    assert counts == {"members": 0, "inbox": 0, "email": 0, "sms": 0, "push": 0}
 
 
 def test_the_spec_is_checked_and_normalised():

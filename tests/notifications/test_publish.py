@@ -122,3 +122,13 @@ def test_reach_counts_each_channel_and_the_messages_read(
     assert reach[dispatch.pk]["channels"]["inbox"] == {"delivered": 2, "failed": 0, "pending": 0, "cancelled": 0}
     assert reach[dispatch.pk]["channels"]["email"] == {"delivered": 1, "failed": 1, "pending": 0, "cancelled": 0}
     assert reach[later.pk] == {"channels": {}, "read": 0, "members": 0}
+
+
+def test_a_follow_up_skips_those_whose_copy_was_stopped_before_it_went(organisation, place, wards):
+    got_it, stopped = place(0.01, 51.01), place(0.02, 51.02)
+    original = publish(organisation, {"include": [{"area": wards[0].pk}]})
+    dispatch_fan_out(dispatch_id=original.pk)
+    Delivery.objects.filter(dispatch=original, member=stopped).update(status=Delivery.Status.CANCELLED)
+
+    follow_up = {"include": [{"dispatch": original.pk}]}
+    assert set(audience_member_ids(spec=follow_up, organisation=organisation)) == {got_it.pk}
