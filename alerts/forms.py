@@ -49,12 +49,25 @@ def _datetime_field(label: str, help_text: str = "", required: bool = False) -> 
     )
 
 
-class AreaChoiceField(forms.ModelMultipleChoiceField):
+class _IdChoiceField(forms.ModelMultipleChoiceField):
+    """Ids that could never be a row (not a whole number, beyond 64 bits) are an invalid
+    choice before any query: the database would otherwise overflow on them."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not str(pk).isdigit() or int(pk) >= 2**63:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super()._check_values(value)
+
+
+class AreaChoiceField(_IdChoiceField):
     def label_from_instance(self, area: Area) -> str:
         return f"{area.name} ({area.get_level_display().lower()}, {area.member_count:,} living there)"
 
 
-class GroupChoiceField(forms.ModelMultipleChoiceField):
+class GroupChoiceField(_IdChoiceField):
     def label_from_instance(self, group: CommunityGroup) -> str:
         return f"{group.name} ({group.get_kind_display().lower()})"
 

@@ -215,10 +215,15 @@ def alert_received_by(*, member: Member, alert: Alert) -> Delivery | None:
     """The member's inbox copy of the alert (or any copy, if they do not use the inbox); None if not sent to them."""
     if not member.is_authenticated or alert.dispatch_id is None:
         return None
-    copies = Delivery.objects.filter(dispatch_id=alert.dispatch_id, member=member).order_by(
-        # The inbox copy first: that is where they can reply and rate.
-        Case(When(channel=Delivery.Channel.INBOX, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        "pk",
+    # A copy stopped before it went out (withdrawn, failed) is not a message they got.
+    copies = (
+        Delivery.objects.filter(dispatch_id=alert.dispatch_id, member=member)
+        .exclude(status__in=[Delivery.Status.CANCELLED, Delivery.Status.FAILED])
+        .order_by(
+            # The inbox copy first: that is where they can reply and rate.
+            Case(When(channel=Delivery.Channel.INBOX, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            "pk",
+        )
     )
     return copies.first()
 

@@ -60,8 +60,12 @@ class CircleSerializer(serializers.Serializer):
 class AudiencePartSerializer(serializers.Serializer):
     """Exactly one of: an area, a group, a drawn polygon, a circle."""
 
-    area = serializers.IntegerField(min_value=1, required=False, help_text="An area's id (see /api/v1/areas/).")
-    group = serializers.IntegerField(min_value=1, required=False, help_text="A group's id: its active members.")
+    area = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="An area's id (see /api/v1/areas/)."
+    )
+    group = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="A group's id: its active members."
+    )
     polygon = GeoJSONPolygonField(required=False)
     radius = CircleSerializer(required=False, help_text="Everyone living within `metres` of the point.")
 
@@ -89,12 +93,16 @@ class AudiencePartOutput(serializers.Serializer):
     """One part of a stored audience. Besides what officers draw, the services also address
     named members and the recipients of an earlier message (an update's audience)."""
 
-    area = serializers.IntegerField(required=False)
-    group = serializers.IntegerField(required=False)
+    area = serializers.IntegerField(max_value=2**63 - 1, required=False)
+    group = serializers.IntegerField(max_value=2**63 - 1, required=False)
     polygon = GeoJSONPolygonField(required=False)
     radius = CircleSerializer(required=False)
-    members = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Members' ids.")
-    dispatch = serializers.IntegerField(required=False, help_text="Whoever got this earlier message.")
+    members = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False, help_text="Members' ids."
+    )
+    dispatch = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text="Whoever got this earlier message."
+    )
 
 
 class AudienceOutput(serializers.Serializer):

@@ -273,7 +273,11 @@ def alert_image_add(*, actor: Member, alert: Alert, upload: UploadedFile, alt_te
         raise ValidationError({"file": [f"An alert has at most {MAX_IMAGES} pictures."]})
     image = AlertImage(alert=alert, content_type=content_type, size=upload.size, alt_text=alt_text, position=count)
     image.file.save("upload", ContentFile(upload.read()), save=False)
-    image.save()
+    try:
+        image.save()
+    except Exception:
+        _delete_files([image.file.name])  # no picture left behind without its row
+        raise
     return image
 
 

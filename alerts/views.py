@@ -457,7 +457,12 @@ def alert_page(request: HttpRequest, pk: int) -> HttpResponse:
     if found is None:
         return redirect_to_login(request.get_full_path())
     alert, copy = found
-    staff = request.user.is_authenticated and request.user.is_officer
+    # Only the alert's own organisation manages it; another force's officer reads it as anyone would.
+    staff = (
+        request.user.is_authenticated
+        and request.user.is_officer
+        and request.user.organisation_id == alert.organisation_id
+    )
     return render(request, "alerts/page.html", {"alert": alert, "copy": copy, "is_staff_view": staff})
 
 
@@ -474,7 +479,9 @@ def alert_image(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
         response = HttpResponse(picture.read(), content_type=image.content_type)
     response["Content-Disposition"] = "inline"
     # Public pictures may be cached anywhere; others only by the browser that may see them.
-    response["Cache-Control"] = "public, max-age=3600" if alert.is_public else "private, max-age=3600"
+    # Shared caches only for a picture anyone may see: a withdrawn alert's are for its recipients.
+    shared = alert.is_public and alert.status != Alert.Status.WITHDRAWN
+    response["Cache-Control"] = "public, max-age=3600" if shared else "private, max-age=3600"
     return response
 
 

@@ -25,7 +25,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from groups.geometry import points_covered
-from groups.jurisdiction import organisation_areas, organisation_territory, territory_bbox
+from groups.jurisdiction import circle_polygon, organisation_areas, organisation_territory, territory_bbox
 from groups.models import Area
 from members.models import Member, Organisation
 from members.selectors import members_reachable_by
@@ -216,8 +216,17 @@ def cameras_near(
     territory = organisation_territory(organisation=organisation)
     if territory is None:
         return []
+    # Cameras outside the organisation's area are dropped after the query: when the circle
+    # crosses its boundary, ask for more so those do not crowd out cameras inside it.
+    crosses = not territory.covers(circle_polygon(lon=lon, lat=lat, metres=metres))
     sql, params = cameras_near_sql(
-        organisation=organisation, lon=lon, lat=lat, metres=metres, prefilter=prefilter, now=now, limit=limit
+        organisation=organisation,
+        lon=lon,
+        lat=lat,
+        metres=metres,
+        prefilter=prefilter,
+        now=now,
+        limit=limit * 5 if crosses else limit,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -232,6 +241,8 @@ def cameras_near(
     for row, keep in zip(rows, inside, strict=True):
         if not keep:
             continue
+        if len(hits) == limit:
+            break
         pk, kind, facing, covers, retention, lat_, lon_, distance = row
         kept_until = incident_day + timedelta(days=retention) if incident_day is not None else None
         hits.append(

@@ -434,6 +434,14 @@ def footage_ask_answer(
         raise ValidationError({"file": "Choose the file with the footage to upload."})
     if upload is not None and answer != FootageAsk.Status.FOOTAGE:
         raise ValidationError({"file": "Only send a file with the answer “I have footage”."})
+    if answer != FootageAsk.Status.FOOTAGE and ask.evidence.exists():
+        # The footage is with the force already: "nothing relevant" now would contradict it.
+        raise ValidationError(
+            {
+                "answer": "You have already sent footage for this request, so the answer stays "
+                "“I have footage”. Send another file if you have more."
+            }
+        )
     kind = None
     if upload is not None:
         if upload.size == 0:

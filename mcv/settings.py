@@ -137,12 +137,68 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Every task's work is written in the database and moved forward by status (see
+# notifications/services.py), so running a task twice is harmless but losing one is
+# not. Hence "at least once":
+# * acks_late: a message leaves the queue when its task has finished, not when a
+#   worker picked it up, so a worker killed mid-task (SIGKILL, OOM, a lost machine)
+#   does not take the message with it;
 CELERY_TASK_ACKS_LATE = True
+# * reject_on_worker_lost: when a pool process dies mid-task the message is put
+#   back on the queue instead of being acknowledged as failed;
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# * prefetch 1, and no prefetching at all on Redis: a worker holds only the messages
+#   it is running. A send_batch held in a worker's buffer while another task runs
+#   waits for nothing, and is not among what a killed worker leaves to the sweep.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_DISABLE_PREFETCH = True
+# * a time limit on every task, well under the visibility timeout below: a stuck
+#   SMTP conversation ends the task (its rows go back in line through the sweep)
+#   rather than holding a worker for ever. A batch of 500 takes seconds; a fan-out
+#   to a million members under a minute.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis hands an unacknowledged message to another worker after this long. It
+    # must be longer than any task (the time limit above) and any countdown we use
+    # (at most a minute, when a channel's rate limit is reached), or a task still
+    # running would be started a second time. A message whose worker was killed
+    # outright comes back after it; the sweep (DISPATCH_STUCK_AFTER_SECONDS) does not
+    # wait that long for the deliveries themselves.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
+    # Publishing happens after the commit of a web request: with Redis unreachable it
+    # must give up quickly (the sweep queues the work later), not hang the request.
+    # Connecting to a live Redis takes milliseconds, so a second is generous.
+    "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=1.0),
+    # A Redis that vanished without closing the connection (failover, a firewall
+    # dropping it) would otherwise leave a publish waiting for ever.
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0),
+}
+# A publish is tried 3 times within about half a second, then fails (and is logged:
+# mcv.celery.Task). Celery's default retries for longer.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3}
+# The result backend would otherwise retry for 20 s before a `.delay()` gives up.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+}
+# A worker whose broker went away keeps trying to reconnect for as long as it takes
+# (Celery's default gives up after 100 tries, leaving a live process doing nothing).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# When the connection drops, a running task finishes (its rows record what it did);
+# its message, unacknowledged, comes back and the re-run finds nothing left to do.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# The sweep has a queue of its own, which every worker also consumes (Redis takes from
+# each queue in turn): behind a backlog of a million recipients' batches in the main
+# queue it would otherwise wait its turn, and the deliveries of a dead worker with it.
+CELERY_TASK_QUEUES = {"celery": {}, "dispatch-sweep": {}}
+CELERY_TASK_ROUTES = {"notifications.tasks.dispatch_sweep": {"queue": "dispatch-sweep"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "Europe/London"
+# How often beat runs the dispatch pipeline's safety net (below).
+DISPATCH_SWEEP_SECONDS = env.float("DISPATCH_SWEEP_SECONDS", default=60.0)
 # The beat schedule lives here and only here.
 CELERY_BEAT_SCHEDULE = {
     # 03:15 every night, when nobody is signing up: sign-ups never verified within
@@ -152,14 +208,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
     },
     # Every minute, all day: the dispatch pipeline's safety net. Fans out dispatches
-    # published while the broker was down, releases messages held for quiet hours or
-    # the digest when their time comes, retries what is due, and puts back deliveries
+    # published while the broker was down, releases messages held for quiet hours
+    # when their time comes, retries what is due, and puts back deliveries
     # whose worker died mid-send (notifications.services.dispatch_sweep).
     "notifications-dispatch-sweep": {
         "task": "notifications.tasks.dispatch_sweep",
-        "schedule": 60.0,
+        # DISPATCH_SWEEP_SECONDS: a minute in production; the reliability tests set a
+        # few seconds so that a real beat does the recovery while they watch.
+        "schedule": float(DISPATCH_SWEEP_SECONDS),
         # A sweep still queued when the next is due is dropped: the next one does its work.
-        "options": {"expires": 55},
+        "options": {"expires": max(1.0, DISPATCH_SWEEP_SECONDS - 5)},
     },
 }
 UNVERIFIED_ACCOUNT_DAYS = env.int("UNVERIFIED_ACCOUNT_DAYS", default=7)
@@ -395,14 +453,216 @@ DEV_MAILBOX = DEBUG and MAILERS["default"]["BACKEND"].endswith("filebased.EmailB
 # environment is also listed in the README's configuration table)
 
 # --- notifications: web push, rate limits, digests
+# The sweep's clocks (notifications.services.dispatch_sweep). A dispatch still pending
+# this long after publishing missed its task (the broker was down): fan it out.
+DISPATCH_PENDING_GRACE_SECONDS = env.int("DISPATCH_PENDING_GRACE_SECONDS", default=60)
+# A delivery in `sending` this long belongs to a worker that died: send it again
+# (same Message-ID). Longer than any batch takes, or a live worker's rows go twice.
+DISPATCH_STUCK_AFTER_SECONDS = env.int("DISPATCH_STUCK_AFTER_SECONDS", default=15 * 60)
+# A pending delivery queued this long ago lost its batch task: queue it again. Longer
+# than a big fan-out takes to drain, so a backlog is not queued twice every minute.
+DISPATCH_REQUEUE_AFTER_SECONDS = env.int("DISPATCH_REQUEUE_AFTER_SECONDS", default=10 * 60)
+# Messages per minute each channel may send, across all workers (held in Redis;
+# notifications/ratelimit.py), e.g. CHANNEL_RATE_LIMITS=sms=3000,email=12000. GOV.UK
+# Notify allows 3,000 a minute per service by default. A channel not listed is unlimited.
+CHANNEL_RATE_LIMITS = {
+    channel.strip(): int(limit)  # a typo fails at start-up, not at the first text message
+    for channel, _, limit in (item.partition("=") for item in env.list("CHANNEL_RATE_LIMITS", default=["sms=3000"]))
+}
+# A batch that would wait longer than this for its channel's limit stops, puts its
+# remaining deliveries back and queues itself again for when there is room.
+DISPATCH_RATE_LIMIT_MAX_WAIT_SECONDS = env.float("DISPATCH_RATE_LIMIT_MAX_WAIT_SECONDS", default=5.0)
+
+# Web push (notifications/push.py): a VAPID key pair (RFC 8292) signs every push, so
+# push services know the messages come from us. `manage.py vapid_keys` makes one.
+# Without VAPID_PRIVATE_KEY web push is off: the preferences page says so and nobody
+# gets push deliveries. VAPID_PUBLIC_KEY is the browser's applicationServerKey; it
+# may be left empty (it is derived from the private key) and is checked against it.
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+# Who push services contact about our traffic; Apple refuses pushes without a real one.
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="") or "mailto:" + DEFAULT_FROM_EMAIL.rpartition("<")[2].rstrip(">")
+# How long a push service keeps a notification for a phone that is off or offline.
+PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=24 * 60 * 60)
+# The push services browsers subscribe with (host names; subdomains included). The
+# server POSTs to a subscription's endpoint, so only these are accepted: a resident
+# cannot make it call an address of their choosing.
+PUSH_SERVICE_HOSTS = env.list(
+    "PUSH_SERVICE_HOSTS",
+    default=[
+        "fcm.googleapis.com",  # Chrome, Edge, Opera, Samsung Internet, Brave
+        "android.googleapis.com",  # older Chrome subscriptions
+        "push.services.mozilla.com",  # Firefox
+        "push.apple.com",  # Safari on macOS and iOS
+        "notify.windows.com",  # older Edge
+    ],
+)
+# Daily digests (notifications/digest.py): at DISPATCH_DIGEST_TIME (UK clock) each
+# daily-digest member gets ONE email listing what was held for them since the last one.
+_digest_hour, _digest_minute = (int(part) for part in DISPATCH_DIGEST_TIME.split(":"))
+CELERY_BEAT_SCHEDULE["notifications-daily-digest"] = {
+    "task": "notifications.tasks.digest_run",
+    "schedule": crontab(hour=_digest_hour, minute=_digest_minute),
+    "options": {"expires": 50 * 60},
+}
+# Every ten minutes: the digest's safety net. Picks up digests a dead worker left
+# half-sent (same Message-ID), retries the ones that failed for a while, and sends
+# late when beat was down at digest time. Finds nothing to do on an ordinary day.
+CELERY_BEAT_SCHEDULE["notifications-digest-resume"] = {
+    "task": "notifications.tasks.digest_run",
+    "schedule": crontab(minute="5-59/10"),  # not on the hour: the digest time itself is the daily entry's
+    "options": {"expires": 9 * 60},
+}
 
 # --- alerts
+# Largest picture an officer may attach to an alert, in bytes (5 MB).
+ALERT_IMAGE_MAX_BYTES = env.int("ALERT_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+# How many messages a coordinator may send their group in 24 hours.
+ALERT_GROUP_MESSAGES_PER_DAY = env.int("ALERT_GROUP_MESSAGES_PER_DAY", default=5)
+# The alerts API's choice sets by name in the OpenAPI schema (drf-spectacular would
+# otherwise number the several "kind" and "status" enums of the project's apps).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "AlertKindEnum": "alerts.models.Alert.Kind",
+        "AlertStatusEnum": "alerts.models.Alert.Status",
+        "AlertUpdateKindEnum": "alerts.models.AlertUpdate.Kind",
+        "InterestEnum": "members.models.Interest",
+    }
+)
+# Every minute, all day: scheduled alerts whose time has come are marked published (their
+# dispatches go out with the dispatch sweep in the same minute), so the officer's list and the
+# public pages show them as out (alerts.services.alerts_release_scheduled).
+CELERY_BEAT_SCHEDULE["alerts-release-scheduled"] = {
+    "task": "alerts.tasks.release_scheduled",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 # --- replies
+# Which messages residents may answer privately, by the dispatch's source
+# ("app_label.model"): alerts, appeals, news and events. Survey invitations, footage
+# requests and the pipeline's own notices are not conversations.
+REPLY_SOURCE_TYPES = env.list("REPLY_SOURCE_TYPES", default=["alerts.alert"])
+# Words and phrases that make a reply urgent (whole words, any case) and email the
+# organisation's duty inbox at once. Each force admin may replace the list for their
+# organisation on /replies/settings/; this is the list until they do.
+REPLY_TRIGGER_WORDS = env.list(
+    "REPLY_TRIGGER_WORDS",
+    default=[
+        "knife", "knives", "blade", "machete", "gun", "guns", "firearm", "shotgun", "weapon", "weapons", "stabbed",
+        "stabbing", "acid attack", "bomb", "hostage", "kidnapped", "suicide", "suicidal", "kill myself",
+        "killing myself", "end my life", "take my own life", "want to die", "self harm", "self-harm", "overdose",
+        "overdosed", "being abused", "he hits me", "she hits me",
+    ],
+)
+# An open thread waiting this many days for an answer reminds its assignee (or the
+# duty inbox), then again every as many days while it still waits.
+REPLY_REMINDER_DAYS = env.int("REPLY_REMINDER_DAYS", default=3)
+# A resident may send at most this many replies an hour (all threads together).
+REPLY_MAX_PER_HOUR = env.int("REPLY_MAX_PER_HOUR", default=20)
+# Every hour at a quarter past: remind officers of threads left waiting
+# REPLY_REMINDER_DAYS (replies.services.threads_remind_unclosed; records reminded_at,
+# so a rerun or a late beat sends nothing twice).
+CELERY_BEAT_SCHEDULE["replies-remind-unclosed"] = {
+    "task": "replies.tasks.remind_unclosed",
+    "schedule": crontab(minute=15),
+    "options": {"expires": 50 * 60},
+}
+# Every minute: the safety net of urgent escalations. The email to the duty inbox is
+# queued when the reply commits; if the broker was down then, this sends it.
+CELERY_BEAT_SCHEDULE["replies-escalation-sweep"] = {
+    "task": "replies.tasks.escalation_sweep",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+# A thread's status (open/closed) is its own enum in the API schema, not another "status".
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReplyThreadStatusEnum"] = "replies.models.Thread.Status"
 
 # --- surveys
+# A ward or district where fewer residents than this answered is not shown on its own
+# (results breakdowns, area filters, anonymous exports): small numbers identify people.
+SURVEY_MIN_CELL = env.int("SURVEY_MIN_CELL", default=5)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "SurveyStatusEnum": "surveys.models.Survey.Status",
+        "SurveyQuestionKindEnum": "surveys.models.Question.Kind",
+        "SurveyResultsVisibilityEnum": "surveys.models.Survey.ResultsVisibility",
+    }
+)
 
 # --- cameras
+# Evidence (footage owners upload) is kept in the "evidence" storage, never served as
+# a public file: every download goes through a view that checks who asks and writes
+# the chain-of-custody log (cameras/views.py). Local files by default, under
+# CAMERA_EVIDENCE_ROOT (outside MEDIA_ROOT); CAMERA_EVIDENCE_STORAGE=s3 keeps it in an
+# S3-compatible bucket through django-storages
+# (https://django-storages.readthedocs.io/en/latest/backends/amazon-S3.html), private,
+# reached with signed URLs only by the app itself.
+CAMERA_UPLOAD_MAX_BYTES = env.int("CAMERA_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+# Where an upload is streamed while it arrives (hashed on the way), before its type is
+# checked and it moves to the evidence storage. Blank: the system's temporary folder.
+# Point it at a disk if /tmp is a RAM disk: uploads are never to be held in memory.
+CAMERA_UPLOAD_TEMP_DIR = env.str("CAMERA_UPLOAD_TEMP_DIR", default="") or None
+if env.str("CAMERA_EVIDENCE_STORAGE", default="filesystem") == "s3":
+    STORAGES["evidence"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("CAMERA_EVIDENCE_S3_BUCKET"),
+            "endpoint_url": env.str("CAMERA_EVIDENCE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("CAMERA_EVIDENCE_S3_REGION", default="") or None,
+            "access_key": env.str("CAMERA_EVIDENCE_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("CAMERA_EVIDENCE_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("CAMERA_EVIDENCE_S3_PREFIX", default="evidence"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    import tempfile
+
+    # Tests never write into var/: their evidence goes to the system's temporary folder.
+    _evidence_default = Path(tempfile.gettempdir()) / "mcv-test-evidence" if RUNNING_TESTS else VAR_DIR / "evidence"
+    STORAGES["evidence"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("CAMERA_EVIDENCE_ROOT", default=str(_evidence_default)),
+            "base_url": None,
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "CameraKindEnum": "cameras.models.Camera.Kind",
+        "CameraPlacementEnum": "cameras.models.Camera.Placement",
+        "FootageAskStatusEnum": "cameras.models.FootageAsk.Status",
+        "CustodyActionEnum": "cameras.models.CustodyEntry.Action",
+    }
+)
+# An officer's search: at most this radius, this many cameras listed (nearest first).
+CAMERA_SEARCH_MAX_METRES = env.int("CAMERA_SEARCH_MAX_METRES", default=5000)
+CAMERA_SEARCH_MAX_RESULTS = env.int("CAMERA_SEARCH_MAX_RESULTS", default=500)
+# A dashcam moves with its owner's car: it is found by where its owner lives. A search
+# reaches dashcams whose owners live up to this much beyond its radius (0: the same
+# radius as every other camera; each 500 m more finds several times as many dashcams).
+CAMERA_DASHCAM_HOME_METRES = env.int("CAMERA_DASHCAM_HOME_METRES", default=0)
+# Owners are asked once a year whether they still have their cameras; a camera not
+# confirmed within the year plus the grace period drops out of officers' searches.
+CAMERA_CONFIRM_AFTER_DAYS = env.int("CAMERA_CONFIRM_AFTER_DAYS", default=365)
+CAMERA_CONFIRM_GRACE_DAYS = env.int("CAMERA_CONFIRM_GRACE_DAYS", default=30)
+# 10:30 every day, when people read their email: owners whose cameras were last
+# confirmed over a year ago are asked, once, whether they still have them.
+CELERY_BEAT_SCHEDULE["cameras-ask-confirmation"] = {
+    "task": "cameras.tasks.camera_confirmations_request",
+    "schedule": crontab(hour=10, minute=30),
+}
+# 02:45 every night: a camera "at my home" (and every dashcam) follows its owner when
+# they move, so searches find it where they live now.
+CELERY_BEAT_SCHEDULE["cameras-follow-homes"] = {
+    "task": "cameras.tasks.cameras_follow_homes",
+    "schedule": crontab(hour=2, minute=45),
+}
 
 LOGGING = {
     "version": 1,

@@ -78,7 +78,12 @@ def dispatches_replyable_by(*, member: Member) -> QuerySet[Dispatch]:
     if not is_resident(member=member):
         return Dispatch.objects.none()
     return Dispatch.objects.filter(
-        Exists(Delivery.objects.filter(dispatch_id=OuterRef("pk"), member=member)),
+        # Only a message that reached them: a copy stopped before it went out does not count.
+        Exists(
+            Delivery.objects.filter(dispatch_id=OuterRef("pk"), member=member).exclude(
+                status__in=[Delivery.Status.CANCELLED, Delivery.Status.FAILED]
+            )
+        ),
         source_type__in=settings.REPLY_SOURCE_TYPES,
     ).select_related("organisation")
 

@@ -41,7 +41,7 @@ from groups.services import area_upsert
 from members.links import preferences_link_token
 from members.models import Member, OrganisationOptIn
 from members.permissions import MFA_REQUIRED_MESSAGE
-from notifications.models import Delivery, Dispatch
+from notifications.models import Delivery, Dispatch, PushSubscription
 
 from .factories import TOTP_SECRET, ForceAdminFactory, MemberFactory, OfficerFactory, OrganisationFactory
 
@@ -240,6 +240,8 @@ def _build_cast() -> dict[str, tuple[type[models.Model], int]]:
         audience={"include": []})
     rows["resident_message"] = Delivery.objects.create(
         dispatch=kent_dispatch, member=people["resident"], channel="inbox", status="sent")
+    rows["resident_browser"] = PushSubscription.objects.create(
+        member=people["resident"], endpoint=RESIDENT_BROWSER, label="Chrome on Android", **_BROWSER_KEYS)
     areas = {
         "ward": area_upsert(code="E05TEST01", name="Test Ward", level="ward", geometry=_square(0.50, 51.26),
                             recompute=False)[0],
@@ -419,6 +421,30 @@ def _fixed(**kwargs: Any) -> Callable[[Cast], dict[str, Any]]:
 
 
 OWN_OFFICER = _kwargs(pk=lambda c: c.officer.pk)
+
+# Web push. A test-only VAPID key (never a real site's) and a browser's subscription as
+# PushSubscription.toJSON() gives it; the resident has one browser subscribed already.
+PUSH_ON = {"VAPID_PRIVATE_KEY": "u0NW5iAbvLWzy0SfdGA_ttJGUdiPl8MEgDKllgMIWxI", "VAPID_PUBLIC_KEY": ""}
+_BROWSER_KEYS = {"p256dh": "BDfsSYDxMsQ0KyluYM5lrU_Ts1pzH2CClS0-cVkgSpsX1KujQNBaIRyZiGMO5f6Qn7V1QfBNkD6WRV-AQcKN28k",
+                 "auth": "GspYbbO26iiApqQZBBUDwQ"}
+NEW_BROWSER = "https://fcm.googleapis.com/fcm/send/matrix-new-browser"
+RESIDENT_BROWSER = "https://fcm.googleapis.com/fcm/send/matrix-resident-browser"
+PUSH_SUBSCRIPTION = {"endpoint": NEW_BROWSER, "keys": _BROWSER_KEYS}
+RESIDENT_DEVICE = _kwargs(pk=lambda c: c.resident_browser.pk)
+
+
+def _subscribed_only_if_resident(cast: Cast, member: Member | None, role: str) -> None:
+    subscribed = PushSubscription.objects.filter(endpoint=NEW_BROWSER).first()
+    if role in ("resident", "other_resident"):
+        assert subscribed is not None and subscribed.member == member
+    else:
+        assert subscribed is None
+
+
+def _resident_browser_removed_only_by_them(cast: Cast, member: Member | None, role: str) -> None:
+    assert PushSubscription.objects.filter(endpoint=RESIDENT_BROWSER).exists() == (role != "resident")
+
+
 OTHER_ORGS_OFFICER = _kwargs(pk=lambda c: c.officer_other_org.pk)
 KENT = _kwargs(slug=lambda c: c.organisation.slug)
 ESSEX = _kwargs(slug=lambda c: c.other_organisation.slug)
@@ -662,17 +688,23 @@ def _placed_in_the_ward_only_if_resident(c: Cast, member: Member | None, role: s
         someone = getattr(c, person)
         someone.refresh_from_db()
         moved = someone == member
-        assert (someone.location_source == "pin") is moved, person
-        assert AreaMember.objects.filter(member=someone, area=c.ward).exists() is moved, person
+        at_pin = (someone.latitude, someone.longitude) == (float(PIN_IN_WARD["latitude"]),
+                                                           float(PIN_IN_WARD["longitude"]))
+        assert at_pin is moved, person
+        if moved:
+            assert someone.location_source == "pin"
+            assert AreaMember.objects.filter(member=someone, area=c.ward).exists()
     if member is not None and role in STAFF:
         member.refresh_from_db()
         assert member.longitude is None
 
 
 def _unplaced(c: Cast, member: Member | None, role: str) -> None:
+    """A refused pin leaves the member asking where they were (the cast's resident has a home)."""
     if member is not None:
+        where = (member.latitude, member.longitude)
         member.refresh_from_db()
-        assert member.longitude is None
+        assert (member.latitude, member.longitude) == where
 
 
 # Requests to the map.
@@ -799,6 +831,27 @@ MATRIX: dict[str, tuple[Case, ...] | AdminRule] = {
         GET(roles(anonymous=LOGIN, resident=OK.showing("Kent appeal"), other_resident=NOT_FOUND, officer=NOT_FOUND),
             kwargs=_kwargs(pk=lambda c: c.resident_message.pk)),
         POST(logged_in(NOT_ALLOWED), kwargs=_kwargs(pk=lambda c: c.resident_message.pk)),
+    ),
+    # Web push. The service worker is a public script, served from the root for its
+    # scope. A browser's subscription is the resident's own: officers get no pushes,
+    # and nobody removes another member's device (404, as if it did not exist).
+    "notifications:service_worker": (GET(ALL_200), POST(everyone(NOT_ALLOWED))),
+    "notifications:push_subscriptions": (
+        GET(logged_in(NOT_ALLOWED)),
+        POST(roles(anonymous=LOGIN, resident=BAD_REQUEST.showing("not available on this site"), officer=FORBIDDEN),
+             label="no VAPID keys", data=PUSH_SUBSCRIPTION, as_json=True),
+        POST(roles(anonymous=LOGIN, resident=CREATED, officer=FORBIDDEN),
+             label="a browser subscribes", data=PUSH_SUBSCRIPTION, as_json=True, settings=PUSH_ON,
+             check=_subscribed_only_if_resident),
+        DELETE(roles(anonymous=LOGIN, resident=NO_CONTENT, other_resident=NOT_FOUND, officer=NOT_FOUND),
+               label="the resident's browser", data={"endpoint": RESIDENT_BROWSER},
+               check=_resident_browser_removed_only_by_them),
+    ),
+    "notifications:push_subscription_remove": (
+        GET(logged_in(NOT_ALLOWED), kwargs=RESIDENT_DEVICE),
+        POST(roles(anonymous=LOGIN, resident=redirect("/me/preferences/"), other_resident=NOT_FOUND,
+                   officer=NOT_FOUND),
+             kwargs=RESIDENT_DEVICE, check=_resident_browser_removed_only_by_them),
     ),
     "members:organisation_opt_in": (
         GET(logged_in(NOT_ALLOWED), kwargs=KENT),
@@ -1255,7 +1308,12 @@ def assert_outcome(response, expect: Expect, path: str, request_line: str) -> No
             assert query["next"][0] == path or query["next"][0].startswith(path + "?"), where
         else:
             assert query == {}, where
-    body = response.content.decode()
+    # Downloads stream (FileResponse): read them the way a client would.
+    body = (
+        b"".join(response.streaming_content).decode(errors="replace")
+        if response.streaming
+        else response.content.decode(errors="replace")
+    )
     for text in expect.contains:
         assert text in body, f"{request_line}: the response should show {text!r}"
     for text in expect.absent:

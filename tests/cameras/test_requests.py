@@ -272,3 +272,15 @@ def test_the_requests_page_reads_in_few_queries(
     client = client_for(officer)
     with django_assert_max_num_queries(8):
         assert client.get(reverse("cameras:requests")).status_code == 200
+
+
+def test_once_footage_is_sent_the_owner_cannot_answer_nothing_relevant(client_for, owner, answered):
+    assert answered.status == "footage"
+
+    response = client_for(owner).post(reverse("cameras:ask", kwargs={"pk": answered.pk}), {"answer": "nothing"})
+
+    assert response.status_code == 400
+    assert "You have already sent footage for this request" in response.content.decode()
+    answered.refresh_from_db()
+    assert answered.status == "footage"
+    assert answered.evidence.count() == 1
