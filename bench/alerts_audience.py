@@ -119,7 +119,7 @@ def seed(members: int, dispatches: int, rng: np.random.Generator) -> dict:
         now = timezone.now()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {EmailAddress._meta.db_table} (user_id, email, verified, \"primary\") "  # noqa: S608
+                f'INSERT INTO {EmailAddress._meta.db_table} (user_id, email, verified, "primary") '  # noqa: S608
                 "SELECT id, email, true, true FROM members_member"
             )
         insert_for_every_member(Preferences, {"updated_at": now})
@@ -153,7 +153,9 @@ def seed(members: int, dispatches: int, rng: np.random.Generator) -> dict:
     minx, miny, maxx, maxy = shape.bounds
     half = {
         "type": "Polygon",
-        "coordinates": [[[minx, miny], [(minx + maxx) / 2, miny], [(minx + maxx) / 2, maxy], [minx, maxy], [minx, miny]]],
+        "coordinates": [
+            [[minx, miny], [(minx + maxx) / 2, miny], [(minx + maxx) / 2, maxy], [minx, maxy], [minx, miny]]
+        ],
     }
     return {"organisation": police, "district": district, "half": half, "deliveries": deliveries}
 
@@ -193,14 +195,19 @@ def main() -> None:
         rows.append((f"flood check, {name}", seconds, f"{recent['dispatches']} messages, {recent['average']} each"))
         results[f"flood_{name.replace(' ', '_')}_s"] = round(seconds, 3)
 
-    print(f"{args.members:,} residents in the district, {args.dispatches} messages this week, "
-          f"{world['deliveries']:,} deliveries (median of {RUNS} runs)\n")
+    print(
+        f"{args.members:,} residents in the district, {args.dispatches} messages this week, "
+        f"{world['deliveries']:,} deliveries (median of {RUNS} runs)\n"
+    )
     print(f"| {'measurement':<26} | {'seconds':>8} | result |")
     print(f"| {'-' * 26} | {'-' * 8}: | --- |")
     for name, seconds, what in rows:
         print(f"| {name:<26} | {seconds:>8.3f} | {what} |")
-    print(json.dumps({"members": args.members, "dispatches": args.dispatches, "deliveries": world["deliveries"],
-                      **results}))
+    print(
+        json.dumps(
+            {"members": args.members, "dispatches": args.dispatches, "deliveries": world["deliveries"], **results}
+        )
+    )
 
 
 if __name__ == "__main__":
