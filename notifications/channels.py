@@ -40,6 +40,8 @@ from django.utils.module_loading import import_string
 
 from core.email import UnfoldedHeadersEmail
 
+from .personalise import blocks_for
+
 if TYPE_CHECKING:
     from .models import Delivery, Dispatch
 
@@ -158,10 +160,15 @@ class DispatchEmail:
     boundary: bytes = b""
     to_marker: str = ""
     id_marker: str = ""
+    # Parts that differ per recipient (notifications.personalise), put where the marker is.
+    blocks: tuple = ()
+    block_marker: str = ""
 
     @classmethod
     def render(cls, dispatch: Dispatch) -> DispatchEmail:
         name_marker, link_marker = f"mcv{secrets.token_hex(8)}", f"mcv{secrets.token_hex(8)}"
+        blocks = tuple(blocks_for(dispatch))
+        block_marker = f"mcv{secrets.token_hex(8)}" if blocks else ""
         # The publisher stores sanitised HTML; cleaning it again here (once per
         # dispatch) means no future publisher can put a script in a resident's mail.
         body_html = nh3.clean(dispatch.body_html) if dispatch.body_html else linebreaks(dispatch.body_text)
@@ -172,6 +179,7 @@ class DispatchEmail:
             "body_html": body_html,
             "member_name": name_marker,
             "preferences_url": link_marker,
+            "personal_block": block_marker,
             "SITE_NAME": settings.SITE_NAME,
             "SITE_URL": settings.SITE_URL,
         }
@@ -185,6 +193,8 @@ class DispatchEmail:
             domain=urlsplit(settings.SITE_URL).hostname or "localhost",
             name_marker=name_marker,
             link_marker=link_marker,
+            blocks=blocks,
+            block_marker=block_marker,
         )
         return rendered._with_head()
 
@@ -253,6 +263,10 @@ class DispatchEmail:
     def message_for(self, *, delivery: Delivery, name: str, preferences_url: str) -> DispatchMessage:
         text = self.text.replace(self.name_marker, name).replace(self.link_marker, preferences_url)
         html = self.html.replace(self.name_marker, escape(name)).replace(self.link_marker, escape(preferences_url))
+        if self.blocks:
+            parts = [block(delivery) for block in self.blocks]
+            text = text.replace(self.block_marker, "\n\n".join(t for t, _ in parts))
+            html = html.replace(self.block_marker, "".join(h for _, h in parts))
         message_id = f"<{delivery.uuid}@{self.domain}>"
         message = DispatchMessage(
             subject=self.subject,
