@@ -92,7 +92,32 @@ PAGES = [
     Page("areas", "areas:list", who="officer"),
     Page("area-draw", "areas:draw", who="officer"),
     Page("area-draw-errors", "areas:draw", who="officer", submit=True),
+    # Cameras (the detail pages are checked with axe in tests/e2e/test_cameras_journey.py)
+    Page("cameras-mine", "cameras:mine", who="resident"),
+    Page("camera-register", "cameras:register", who="resident"),
+    Page("camera-register-errors", "cameras:register", who="resident", submit=True),
+    Page("camera-asks", "cameras:asks", who="resident"),
+    Page("camera-search", "cameras:search", who="officer"),
+    Page("camera-search-errors", "cameras:search", who="officer", submit=True),
+    Page("camera-requests", "cameras:requests", who="officer"),
+    Page("camera-coverage", "cameras:coverage", who="force_admin"),
     Page("area-responsibility", "areas:responsibility", who="force_admin"),
+    # Alerts (the pages of one alert are checked in tests/alerts/test_page_markup.py and
+    # with axe in tests/e2e/test_alerts_journey.py)
+    Page("alerts-public", "alerts:public_list"),
+    Page("alerts-manage", "alerts:list", who="officer"),
+    Page("alert-compose", "alerts:create", who="officer"),
+    Page("alert-compose-errors", "alerts:create", who="officer", submit=True),
+    # Replies (with conversations on them: tests/replies/test_pages_accessibility.py)
+    Page("replies-mine", "replies:mine", who="resident"),
+    Page("replies-inbox", "replies:inbox", who="officer"),
+    Page("replies-settings", "replies:settings", who="force_admin"),
+    # Surveys (the pages of one survey: tests/surveys/test_page_markup.py, and with axe in
+    # tests/e2e/test_surveys_journey.py)
+    Page("surveys-mine", "surveys:list", who="resident"),
+    Page("surveys-manage", "surveys:manage_list", who="officer"),
+    Page("survey-create", "surveys:create", who="officer"),
+    Page("survey-create-errors", "surveys:create", who="officer", submit=True),
 ]
 
 

@@ -44,6 +44,10 @@ BROWSER_PAGES = pages(
     "mfa-activate-errors", "organisation-members", "officers", "officer-create-errors",
     "recovery-codes", "email", "email-add-errors", "password-change", "mfa-authenticate",
     "preferences-link", "groups", "inbox", "my-location", "groups-manage", "areas", "area-draw", "area-draw-errors",
+    "area-responsibility", "cameras-mine", "camera-register", "camera-register-errors", "camera-search",
+    "camera-coverage", "replies-mine", "replies-inbox", "replies-settings",
+    "alerts-public", "alerts-manage", "alert-compose", "alert-compose-errors",
+    "surveys-mine", "surveys-manage", "survey-create", "survey-create-errors",
 )
 
 
@@ -81,7 +85,8 @@ class Visit:
             ":not([type=submit]):not([type=button]):not([readonly]), textarea:not([readonly])"
         )
         for i in range(boxes.count()):
-            boxes.nth(i).fill("")
+            if boxes.nth(i).is_visible():  # a box the page hides (filled by its script) is not typed in
+                boxes.nth(i).fill("")
         with self.page.expect_navigation():
             form.locator("[type=submit]").first.click()
 

@@ -202,9 +202,10 @@ def _camera_removed_only_by_owner(c: Cast, member, role: str) -> None:
     assert Camera.objects.filter(pk=c.resident_camera.pk).exists() is (role != "resident")
 
 
-def _answered_only_by_owner(c: Cast, member, role: str) -> None:
-    ask = FootageAsk.objects.get(pk=c.footage_ask.pk)
-    assert (ask.status == "nothing") is (role == "resident")
+def _answer_kept(c: Cast, member, role: str) -> None:
+    """The cast's ask was answered with footage: "nothing relevant" now is refused, even
+    to its owner (it would contradict the evidence), and nobody else reaches it at all."""
+    assert FootageAsk.objects.get(pk=c.footage_ask.pk).status == "footage"
 
 
 def _searched_only_by_officers(c: Cast, member, role: str) -> None:
@@ -325,10 +326,10 @@ MATRIX = {
             resident_page(OK.showing(REFERENCE, "Did your camera see a red van?"), other_resident=NOT_FOUND), kwargs=ASK
         ),
         POST(
-            resident_page(redirect(lambda path: path), other_resident=NOT_FOUND),
+            resident_page(BAD_REQUEST.showing("already sent footage"), other_resident=NOT_FOUND),
             kwargs=ASK,
             data={"answer": "nothing"},
-            check=_answered_only_by_owner,
+            check=_answer_kept,
         ),
     ),
     # Officers
@@ -434,11 +435,11 @@ MATRIX = {
     "api-cameras-ask": (GET(resident_api(OK.showing(REFERENCE), other_resident=NOT_FOUND), kwargs=ASK),),
     "api-cameras-ask-answer": (
         POST(
-            resident_api(OK, other_resident=NOT_FOUND),
+            resident_api(BAD_REQUEST.showing("already sent footage"), other_resident=NOT_FOUND),
             kwargs=ASK,
             as_json=True,
             data={"answer": "nothing"},
-            check=_answered_only_by_owner,
+            check=_answer_kept,
         ),
     ),
     "api-cameras-searches": (
