@@ -27,6 +27,7 @@ from notifications.audience import MAX_PARTS, MAX_RADIUS_METRES
 
 from .models import Alert, AlertUpdate
 from .rendering import links_from_text, links_to_text
+from .services import poll_clean
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
@@ -288,13 +289,28 @@ class AlertForm(AudienceForm):
         "locates a person who is not asking for publicity.",
     )
 
+    poll_question = forms.CharField(
+        label="Poll question (optional)",
+        max_length=300,
+        required=False,
+        help_text="One question residents answer with one tap, for example “Have you seen this van?”",
+    )
+    poll_options = forms.CharField(
+        label="Poll answers",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Two to six, one per line, each at most 120 characters: each becomes a button in the app "
+        "and a link in the email.",
+    )
+
     field_order = [
         "kind", "category", "priority", "title", "body_markdown", "links", "event_starts_at", "event_ends_at",
-        "event_place", "is_public",
+        "event_place", "poll_question", "poll_options", "is_public",
     ]  # fmt: skip
 
     def __init__(self, *args, check_only: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.check_only = check_only
         if check_only:
             # "Check the audience" before the message is written: only the targeting counts.
             for name in self.MESSAGE_FIELDS:
@@ -304,6 +320,20 @@ class AlertForm(AudienceForm):
 
     def clean_links(self) -> list[dict[str, str]]:
         return links_from_text(self.cleaned_data.get("links", ""))
+
+    def clean_poll_options(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data.get("poll_options", "").splitlines() if line.strip()]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.check_only and "poll_question" in cleaned and "poll_options" in cleaned:
+            # The same rules the service applies, shown next to the poll's fields.
+            try:
+                poll_clean(question=cleaned["poll_question"], options=cleaned["poll_options"])
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    self.add_error(name, messages)
+        return cleaned
 
     def alert_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -319,6 +349,8 @@ class AlertForm(AudienceForm):
             "event_place": data.get("event_place", ""),
             "is_public": data.get("is_public", False),
             "audience": self.audience_spec(),
+            "poll_question": data.get("poll_question", ""),
+            "poll_options": data.get("poll_options") or [],
         }
 
     @classmethod
@@ -334,6 +366,8 @@ class AlertForm(AudienceForm):
             "event_ends_at": alert.event_ends_at,
             "event_place": alert.event_place,
             "is_public": alert.is_public,
+            "poll_question": alert.poll_question,
+            "poll_options": "\n".join(alert.poll_options or []),
             **cls.initial_from_spec(alert.audience),
         }
 
@@ -342,6 +376,7 @@ class AlertForm(AudienceForm):
         "kind": "kind", "category": "category", "priority": "priority", "title": "title",
         "body_markdown": "body_markdown", "links": "links", "event_starts_at": "event_starts_at",
         "event_ends_at": "event_ends_at", "event_place": "event_place", "audience": None,
+        "poll_question": "poll_question", "poll_options": "poll_options",
     }  # fmt: skip
 
 

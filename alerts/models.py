@@ -39,6 +39,10 @@ class Alert(models.Model):
     responsibility. Publishing snapshots it into the dispatch; changing a published
     alert is done with updates, never by editing it.
 
+    A quick poll (`poll_question` and its `poll_options`) may be written with the draft;
+    publishing attaches it to the dispatch (surveys.Poll) in the same transaction, so the
+    very first email already carries each resident's one-tap answer links.
+
     Lifecycle: draft, then published at once or scheduled (its dispatch waits for
     `scheduled_for`); a published alert may be withdrawn (what is not yet sent is
     stopped). `is_public` alerts also appear on the public alert pages and feeds.
@@ -88,6 +92,16 @@ class Alert(models.Model):
         default=False, help_text="Also shown on the public alert pages and feeds, to anyone, signed in or not."
     )
     audience = models.JSONField(default=dict, blank=True, help_text="The targeting, as an audience spec.")
+    poll_question = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="A quick poll sent with the alert (blank: none), e.g. “Have you seen this van?”",
+    )
+    poll_options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The poll's 2 to 6 answers, each a button residents tap (at most 120 characters).",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -24,6 +25,7 @@ from notifications.audience import MAX_PARTS, MAX_RADIUS_METRES
 
 from .models import Alert, AlertImage, AlertUpdate
 from .rendering import MAX_LINKS
+from .services import POLL_OPTION_MAX, POLL_OPTIONS_MAX, POLL_OPTIONS_MIN, POLL_QUESTION_MAX, poll_clean
 
 EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -218,6 +220,8 @@ class AlertOutput(AlertSummaryOutput):
     event_place = serializers.CharField(allow_blank=True)
     audience = AudienceOutput(help_text="Empty ({}) while a draft has no audience yet.")
     withdrawn_reason = serializers.CharField(allow_blank=True)
+    poll_question = serializers.CharField(allow_blank=True, help_text="The quick poll's question; blank: no poll.")
+    poll_options = serializers.ListField(child=serializers.CharField(), help_text="The quick poll's answers.")
     updated_at = serializers.DateTimeField()
     web_url = serializers.SerializerMethodField(help_text="The alert's page, as residents see it.")
     images = AlertImageOutput(many=True)
@@ -248,6 +252,30 @@ class AlertWriteSerializer(serializers.Serializer):
     is_public = serializers.BooleanField(
         required=False, help_text="Also shown on the public pages and in the Atom and CAP feeds."
     )
+    poll_question = serializers.CharField(
+        max_length=POLL_QUESTION_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="A quick poll sent with the alert: one question residents answer with one tap. "
+        "Blank (with no poll_options): no poll.",
+    )
+    poll_options = serializers.ListField(
+        child=serializers.CharField(max_length=POLL_OPTION_MAX),
+        required=False,
+        max_length=POLL_OPTIONS_MAX,
+        help_text=f"The poll's {POLL_OPTIONS_MIN} to {POLL_OPTIONS_MAX} answers, all different: buttons in the app, "
+        "a link each in the email. Needed with poll_question; [] with no poll.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A poll's parts are checked together (a question needs its answers), as the service will;
+        # a partial change of only one part is left to the service, which knows the other.
+        if "poll_question" in attrs and "poll_options" in attrs:
+            try:
+                poll_clean(question=attrs["poll_question"], options=attrs["poll_options"])
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
 
     def _plausible(self, value: datetime | None) -> datetime | None:
         # An event of the community's, not of history: a typo'd year (0385, 9999) is refused

@@ -44,6 +44,11 @@ ALLOWED_IMAGE_TYPES = tuple(AlertImage.EXTENSIONS)
 MAX_IMAGES = 6
 # How far ahead an alert may be scheduled: further than this is a forgotten draft.
 MAX_SCHEDULE_AHEAD = timedelta(days=90)
+# A quick poll's limits: those of surveys.services.poll_create, checked here too so the
+# officer hears about them while writing, not when the alert is already going out.
+POLL_QUESTION_MAX = 300
+POLL_OPTION_MAX = 120
+POLL_OPTIONS_MIN, POLL_OPTIONS_MAX = 2, 6
 EMPTY_AUDIENCE = (
     "Nobody would receive this: no resident who has agreed to hear from {organisation} lives in, or "
     "belongs to, what you chose. Check the areas, groups, shapes and exclusions, or the category filter."
@@ -69,6 +74,46 @@ def _audience_is_empty(spec: Any) -> bool:
 
 
 # --- writing an alert
+
+
+def poll_clean(*, question: Any, options: Any) -> tuple[str, list[str]]:
+    """An alert's quick poll checked as surveys' poll_create will check it: ("", []) for none.
+
+    ValidationError by field ("poll_question", "poll_options"), all problems at once."""
+    errors: dict[str, list[str]] = {}
+    question = " ".join(str(question or "").split())
+    if options is None or options == "":
+        options = []
+    if not isinstance(options, list | tuple):
+        raise ValidationError({"poll_options": ["The poll's answers must be a list."]})
+    labels = [" ".join(str(o).split()) for o in options if str(o or "").strip()]
+    if not question and not labels:
+        return "", []
+    if not question:
+        errors["poll_question"] = ["Write the poll's question, or remove its answers to send no poll."]
+    elif len(question) > POLL_QUESTION_MAX:
+        errors["poll_question"] = [f"The poll's question has at most {POLL_QUESTION_MAX} characters."]
+    problems = []
+    if len(labels) < POLL_OPTIONS_MIN:
+        problems.append(f"Give at least {POLL_OPTIONS_MIN} answers, one per line.")
+    elif len(labels) > POLL_OPTIONS_MAX:
+        problems.append(f"Give at most {POLL_OPTIONS_MAX} answers.")
+    too_long = [label for label in labels if len(label) > POLL_OPTION_MAX]
+    if too_long:
+        problems.append(
+            f"Keep each answer to {POLL_OPTION_MAX} characters: they are buttons. “{too_long[0][:40]}…” is longer."
+        )
+    seen: set[str] = set()
+    for label in labels:
+        if label.casefold() in seen:
+            problems.append(f"“{label}” is there twice: each answer must be different.")
+            break
+        seen.add(label.casefold())
+    if problems:
+        errors["poll_options"] = problems
+    if errors:
+        raise ValidationError(errors)
+    return question, labels
 
 
 def _alert_fields_clean(*, organisation, fields: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +157,13 @@ def _alert_fields_clean(*, organisation, fields: dict[str, Any]) -> dict[str, An
             fail("event_place", "Say where the event is.")
     if starts and ends and ends < starts:
         fail("event_ends_at", "The event cannot end before it starts.")
+    try:
+        cleaned["poll_question"], cleaned["poll_options"] = poll_clean(
+            question=fields.get("poll_question"), options=fields.get("poll_options")
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
     audience = fields.get("audience")
     if _audience_is_empty(audience):
         cleaned["audience"] = {}
@@ -127,7 +179,7 @@ def _alert_fields_clean(*, organisation, fields: dict[str, Any]) -> dict[str, An
 
 ALERT_FIELDS = (
     "kind", "category", "priority", "title", "body_markdown", "links",
-    "event_starts_at", "event_ends_at", "event_place", "is_public", "audience",
+    "event_starts_at", "event_ends_at", "event_place", "is_public", "audience", "poll_question", "poll_options",
 )  # fmt: skip
 
 
@@ -146,8 +198,12 @@ def alert_create(
     event_ends_at: datetime | None = None,
     event_place: str = "",
     is_public: bool = False,
+    poll_question: str = "",
+    poll_options: list[str] | None = None,
 ) -> Alert:
-    """An officer saves a new alert as a draft (nothing is sent). The audience may be left for later."""
+    """An officer saves a new alert as a draft (nothing is sent). The audience may be left for later.
+
+    With `poll_question` and 2 to 6 `poll_options`, the alert goes out with a quick poll."""
     if not can_compose_alert(member=actor):
         raise PermissionDenied("Only officers write alerts.")
     fields = _alert_fields_clean(
@@ -156,6 +212,7 @@ def alert_create(
             "kind": kind, "category": category, "priority": priority, "title": title,
             "body_markdown": body_markdown, "audience": audience, "links": links, "event_starts_at": event_starts_at,
             "event_ends_at": event_ends_at, "event_place": event_place, "is_public": bool(is_public),
+            "poll_question": poll_question, "poll_options": poll_options or [],
         },
     )  # fmt: skip
     alert = Alert(organisation_id=actor.organisation_id, author=actor, **fields)
@@ -324,7 +381,10 @@ def _publishable(alert: Alert) -> dict[str, Any]:
 
 
 def _send(*, actor: Member, alert: Alert, spec: dict[str, Any], send_at: datetime | None) -> Dispatch:
-    return dispatch_publish(
+    """The alert's dispatch, with its quick poll if it has one. Both publishing now and
+    scheduling come here, inside their transaction: the poll exists before the fan-out (on
+    commit, or at `send_at`), so every email carries its one-tap links from the first."""
+    dispatch = dispatch_publish(
         organisation=alert.organisation_id,
         source=alert,
         audience=spec,
@@ -334,6 +394,12 @@ def _send(*, actor: Member, alert: Alert, spec: dict[str, Any], send_at: datetim
         send_at=send_at,
         **alert_dispatch_content(alert=alert),
     )
+    if alert.poll_question:
+        # Imported here: surveys builds on notifications and alerts' pages use its template tags.
+        from surveys.services import poll_for_alert
+
+        poll_for_alert(actor=actor, dispatch=dispatch, question=alert.poll_question, options=alert.poll_options)
+    return dispatch
 
 
 @transaction.atomic

@@ -410,6 +410,15 @@ def alert_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "preferences_url": settings.SITE_URL.rstrip("/") + "/me/preferences/…",
         "SITE_NAME": settings.SITE_NAME,
         "SITE_URL": settings.SITE_URL,
+        # Each resident's email carries links signed for them; the preview shows where they go.
+        "personal_block": "\n".join(
+            [
+                alert.poll_question,
+                *(f"{option}: (a one-tap link of the resident's own)" for option in alert.poll_options),
+            ]
+        )
+        if alert.poll_question
+        else "",
     }
     return render(
         request,
