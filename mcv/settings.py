@@ -115,6 +115,13 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiler is for long analytical queries. Ours are index lookups of
+    # a few milliseconds whose cost estimate sometimes crosses jit_above_cost: measured on
+    # the camera search (bench/cameras.py, 1M cameras), JIT put a tail of up to 1.8 s on a
+    # 7 ms query; off, p95 fell from 36 ms to about 10 ms. DATABASE_JIT=true turns it back on.
+    if not env.bool("DATABASE_JIT", default=False):
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker for Celery and the shared cache (rate limits must hold across
