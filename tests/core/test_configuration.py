@@ -78,6 +78,14 @@ def test_settings_come_from_the_environment(variable, value, expression, expecte
     assert result.stdout.strip() == expected
 
 
+def test_postgresql_connections_run_without_jit_unless_asked():
+    code = "from django.conf import settings; print(settings.DATABASES['default'].get('OPTIONS', {}).get('options'))"
+    database = {"DATABASE_URL": "postgres://u:p@db.example.org:5433/mcvdb"}
+    off = manage("shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, **database})
+    on = manage("shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, **database, "DATABASE_JIT": "true"})
+    assert (off.stdout.strip(), on.stdout.strip()) == ("-c jit=off", "None"), off.stderr + on.stderr
+
+
 def test_without_any_environment_it_runs_on_sqlite_with_eager_tasks():
     code = (
         "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'], "
