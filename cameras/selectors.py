@@ -31,7 +31,7 @@ from members.models import Member, Organisation
 from members.selectors import members_reachable_by
 from notifications.audience import members_messageable
 
-from .models import Camera, CameraSearch, CustodyEntry, Evidence, FootageAsk, FootageRequest
+from .models import LONGITUDE_CELLS, Camera, CameraSearch, CustodyEntry, Evidence, FootageAsk, FootageRequest
 from .permissions import can_register_cameras, can_search_cameras, can_see_coverage
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -134,6 +134,20 @@ _DISTANCE = (
     f"%s * COS(RADIANS({_T}.latitude)) * POWER(SIN((RADIANS({_T}.longitude) - %s) / 2.0), 2))))"
 )
 _BOX = f"{_T}.latitude >= %s AND {_T}.latitude <= %s AND {_T}.longitude >= %s AND {_T}.longitude <= %s"
+# A box wider than this many strips (a search far wider than any officer's) skips the
+# strips: the latitude band alone is then the cheaper scan.
+_MAX_CELLS = 64
+
+
+def _box_sql(box: list[float]) -> tuple[str, list]:
+    """The box as SQL: the strips of longitude it crosses (the index's first column),
+    then its latitude and longitude ranges. The strips are worked out here exactly as
+    the database keeps them (floor of longitude * LONGITUDE_CELLS)."""
+    first, last = math.floor(box[2] * LONGITUDE_CELLS), math.floor(box[3] * LONGITUDE_CELLS)
+    if last - first + 1 > _MAX_CELLS:
+        return _BOX, box
+    cells = list(range(first, last + 1))
+    return f"{_T}.longitude_cell IN ({', '.join(['%s'] * len(cells))}) AND {_BOX}", [*cells, *box]
 
 
 @functools.lru_cache(maxsize=256)
@@ -167,10 +181,11 @@ def cameras_near_sql(
     and the ORM's building took longer than PostgreSQL's answering. The rules are
     `cameras_findable_by`'s (the tests hold the two to the same answers).
 
-    The bounding boxes are the prefilter: each side of the OR is a range on its own
-    partial (latitude, longitude) index, so only the cameras in the box are read and only
-    they get the exact distance. `prefilter=False` leaves them out (the same answer, by
-    computing the distance to every camera): only bench/cameras.py asks for that.
+    The bounding boxes are the prefilter: each side of the OR reads its own partial
+    (longitude strip, latitude, longitude) index, a latitude range in each strip the box
+    crosses, so only the cameras in the box are read and only they get the exact
+    distance. `prefilter=False` leaves them out (the same answer, by computing the
+    distance to every camera): only bench/cameras.py asks for that.
     """
     now = now or timezone.now()
     org_id = organisation if isinstance(organisation, int) else organisation.pk
@@ -182,8 +197,10 @@ def cameras_near_sql(
     where = f"{_T}.willing = %s AND {_T}.confirmed_at >= %s AND {reachable}"
     params: list = [True, connection.ops.adapt_datetimefield_value(cutoff), *reachable_params]
     if prefilter:
-        where += f" AND (({_T}.kind <> 'dashcam' AND {_BOX}) OR ({_T}.kind = 'dashcam' AND {_BOX}))"
-        params += [*_box(lon, lat, metres), *_box(lon, lat, dashcam_metres)]
+        fixed, fixed_params = _box_sql(_box(lon, lat, metres))
+        dashcam, dashcam_params = _box_sql(_box(lon, lat, dashcam_metres))
+        where += f" AND (({_T}.kind <> 'dashcam' AND {fixed}) OR ({_T}.kind = 'dashcam' AND {dashcam}))"
+        params += [*fixed_params, *dashcam_params]
     where += f" AND {_DISTANCE} <= CASE WHEN {_T}.kind = 'dashcam' THEN %s ELSE %s END"
     params += [*distance, dashcam_metres, metres]
     sql = (

@@ -214,3 +214,32 @@ def test_the_search_follows_the_same_rules_as_cameras_findable_by(
 
     assert set(found(organisation, metres=1000)) == expected
     assert expected  # something to compare
+
+
+def test_searches_across_strips_and_the_greenwich_meridian_miss_nothing(organisation, make_owner, camera_for):
+    """The search reads the index strip by strip (0.01° of longitude each): cameras just
+    either side of a strip's edge, and either side of longitude 0 where the strips' numbers
+    turn negative, are found as by measuring the distance to every camera."""
+    from groups.jurisdiction import territory_forget
+    from groups.services import area_upsert
+
+    from .conftest import square
+
+    area, _ = area_upsert(code="E23000099", name="Meridian", level="force", geometry=square(-0.2, 51.3, 0.2, 51.6))
+    organisation.areas.add(area)
+    territory_forget(organisation=organisation)
+    at = (0.0, 51.45)
+    edges = [-0.02, -0.01, 0.0, 0.01]  # strip edges within 1.4 km of the point
+    cameras = {}
+    for edge in edges:
+        for side in (-0.00001, 0.00001):
+            cameras[edge + side] = camera_for(make_owner(edge + side, 51.45)).pk
+    assert {c.longitude_cell for c in Camera.objects.all()} == {-3, -2, -1, 0, 1}
+
+    by_distance = found(organisation, metres=1500, at=at, prefilter=False)
+    with_strips = found(organisation, metres=1500, at=at)
+    assert with_strips == by_distance
+    assert set(with_strips) == set(cameras.values())  # all eight, on both sides of each edge
+    # A narrower circle finds only those within it: the two by the meridian.
+    assert set(found(organisation, metres=100, at=at)) == {cameras[-0.00001], cameras[0.00001]}
+    territory_forget(organisation=organisation)
