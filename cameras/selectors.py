@@ -2,8 +2,8 @@
 
 The officer's search (`cameras_near`) is the one hot path: a million cameras across a
 county, answered in milliseconds. A bounding-box prefilter turns the circle into a
-range on the (latitude, longitude) index (two partial indexes: fixed cameras, and
-dashcams over their wider circle); the exact great-circle distance is then computed
+few ranges on the (longitude strip, latitude, longitude) index (two partial indexes:
+fixed cameras, and dashcams over their wider circle); the exact great-circle distance is then computed
 in SQL for the few hundred rows inside the box only. bench/cameras.py times it
 against the same query without the box.
 """
