@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import logging
 import re
@@ -218,6 +219,43 @@ def push_subscription_save(*, member: Member, data: Any, user_agent: str = "") -
     # Subscribing a browser is asking for pushes: the channel goes on with it.
     preferences_update(member=member, actor=member, data={"channel_push": True}, source=ConsentRecord.Source.SETTINGS)
     return subscription, created
+
+
+@transaction.atomic
+def push_subscription_renew(*, old: Any, new: Any) -> PushSubscription:
+    """A browser replacing a subscription its push service renewed or expired (the
+    service worker's `pushsubscriptionchange`), with no one signed in.
+
+    `old` is `{"endpoint", "auth"}` of the subscription being replaced: its 16-byte
+    secret, which only that browser and this site know, is the proof that the caller is
+    that browser. `new` is the new `PushSubscription.toJSON()`. The device stays the same
+    member's, under the same name, with its failures forgotten. Raises PermissionDenied
+    when `old` is not a subscription of this site (or its secret does not match: the
+    same answer, so nobody learns which endpoints exist) and ValidationError for a new
+    subscription that could never work.
+    """
+    if not isinstance(old, dict) or not isinstance(old.get("endpoint"), str) or not isinstance(old.get("auth"), str):
+        raise ValidationError("Send the old subscription's endpoint and auth key, and the new subscription.")
+    if not push_configured():
+        raise ValidationError("Web push notifications are not available on this site.")
+    clean = subscription_clean(new)
+    subscription = PushSubscription.objects.select_for_update().filter(endpoint=old["endpoint"]).first()
+    given = old["auth"].rstrip("=").encode()
+    if subscription is None or not hmac.compare_digest(subscription.auth.encode(), given):
+        raise PermissionDenied("That is not a subscription of this site.")
+    if clean["endpoint"] != subscription.endpoint:
+        # The new endpoint may already be known (the page subscribed it first): keep one row.
+        PushSubscription.objects.filter(endpoint=clean["endpoint"]).exclude(pk=subscription.pk).delete()
+    subscription.endpoint, subscription.p256dh, subscription.auth = clean["endpoint"], clean["p256dh"], clean["auth"]
+    subscription.failure_count, subscription.last_error = 0, ""
+    subscription.save()
+    audit_record(
+        actor=None,
+        action="notifications.push_subscription.renewed",
+        target=subscription.member,
+        data={"device": subscription.label},
+    )
+    return subscription
 
 
 def push_subscription_delete(*, member: Member, subscription_id: int | None = None, endpoint: str = "") -> bool:

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from . import push, selectors, services
@@ -102,6 +103,32 @@ def push_subscriptions(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
     messages.success(request, f"Notifications are on for this device ({subscription.label}).")
     return JsonResponse({"id": subscription.pk, "device": subscription.label}, status=201 if created else 200)
+
+
+@csrf_exempt  # no cookies and no session: the old subscription's secret is the proof
+@require_POST
+def push_subscription_renew(request: HttpRequest) -> HttpResponse:
+    """The service worker replacing a subscription the push service renewed (sw.js,
+    `pushsubscriptionchange`), which can happen while no page of the site is open.
+
+    POST `{"old": {"endpoint", "auth"}, "new": PushSubscription.toJSON()}`: 200, or 403
+    if `old` is not a subscription of this site, 400 for a new one that cannot work.
+    """
+    if len(request.body) > 2 * PUSH_SUBSCRIPTION_MAX_BYTES:
+        return JsonResponse({"error": "That is too large to be a browser's subscription."}, status=413)
+    try:
+        data = json.loads(request.body or b"null")
+    except ValueError:
+        return JsonResponse({"error": "Send the subscriptions as JSON."}, status=400)
+    if not isinstance(data, dict):
+        return JsonResponse({"error": "Send {old: {endpoint, auth}, new: subscription}."}, status=400)
+    try:
+        subscription = push.push_subscription_renew(old=data.get("old"), new=data.get("new"))
+    except PermissionDenied as exc:
+        return JsonResponse({"error": str(exc)}, status=403)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    return JsonResponse({"device": subscription.label})
 
 
 @login_required

@@ -441,6 +441,16 @@ def _subscribed_only_if_resident(cast: Cast, member: Member | None, role: str) -
         assert subscribed is None
 
 
+def _resident_browser_unchanged(cast: Cast, member: Member | None, role: str) -> None:
+    assert PushSubscription.objects.get(endpoint=RESIDENT_BROWSER).member == cast.resident
+    assert not PushSubscription.objects.filter(endpoint=NEW_BROWSER).exists()
+
+
+def _resident_browser_renewed(cast: Cast, member: Member | None, role: str) -> None:
+    assert not PushSubscription.objects.filter(endpoint=RESIDENT_BROWSER).exists()
+    assert PushSubscription.objects.get(endpoint=NEW_BROWSER).member == cast.resident
+
+
 def _resident_browser_removed_only_by_them(cast: Cast, member: Member | None, role: str) -> None:
     assert PushSubscription.objects.filter(endpoint=RESIDENT_BROWSER).exists() == (role != "resident")
 
@@ -846,6 +856,17 @@ MATRIX: dict[str, tuple[Case, ...] | AdminRule] = {
         DELETE(roles(anonymous=LOGIN, resident=NO_CONTENT, other_resident=NOT_FOUND, officer=NOT_FOUND),
                label="the resident's browser", data={"endpoint": RESIDENT_BROWSER},
                check=_resident_browser_removed_only_by_them),
+    ),
+    # The service worker renewing a subscription: no session, no CSRF token; the old
+    # subscription's secret is the only key, whoever is signed in.
+    "notifications:push_subscription_renew": (
+        GET(everyone(NOT_ALLOWED)),
+        POST(everyone(FORBIDDEN.showing("not a subscription of this site")), label="without the browser's secret",
+             data={"old": {"endpoint": RESIDENT_BROWSER, "auth": "AAAAAAAAAAAAAAAAAAAAAA"}, "new": PUSH_SUBSCRIPTION},
+             as_json=True, settings=PUSH_ON, check=_resident_browser_unchanged),
+        POST(everyone(OK.showing("Chrome on Android")), label="the browser itself",
+             data={"old": {"endpoint": RESIDENT_BROWSER, "auth": _BROWSER_KEYS["auth"]}, "new": PUSH_SUBSCRIPTION},
+             as_json=True, settings=PUSH_ON, check=_resident_browser_renewed),
     ),
     "notifications:push_subscription_remove": (
         GET(logged_in(NOT_ALLOWED), kwargs=RESIDENT_DEVICE),

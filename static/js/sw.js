@@ -8,6 +8,8 @@
 "use strict";
 
 const INBOX = "/inbox/";
+// notifications:push_subscription_renew
+const RENEW = "/push/renew/";
 
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
@@ -38,5 +40,28 @@ self.addEventListener("notificationclick", (event) => {
     const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
     const tab = open.find((client) => client.url === url && "focus" in client);
     return tab ? tab.focus() : self.clients.openWindow(url);
+  })());
+});
+
+// The push service renewed or expired this browser's subscription (Firefox does; some
+// browsers never fire this), possibly with no page of the site open. Subscribe again with
+// the same key if the browser has not already, and hand the server the new subscription
+// with the old one's endpoint and secret, which prove it is the same browser: no cookie,
+// no sign-in needed. Without the old subscription there is nothing to prove that with;
+// the resident turns notifications on again from their settings.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  const old = event.oldSubscription;
+  if (!old) return;
+  event.waitUntil((async () => {
+    const renewed = event.newSubscription || await self.registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: old.options.applicationServerKey,
+    });
+    await fetch(RENEW, {
+      method: "POST",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ old: { endpoint: old.endpoint, auth: old.toJSON().keys.auth }, new: renewed.toJSON() }),
+    });
   })());
 });

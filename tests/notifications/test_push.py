@@ -29,7 +29,7 @@ from core import personal_data
 from core.models import AuditEvent
 from members.links import preferences_link_url
 from members.models import Preferences
-from notifications import push
+from notifications import push, views
 from notifications.audience import audience_size_by_channel
 from notifications.models import Delivery, PushSubscription
 from notifications.services import delivery_batch_send, dispatch_fan_out
@@ -296,6 +296,94 @@ def test_the_service_worker_is_served_from_the_root_with_root_scope(client):
     source = response.content.decode()
     assert 'addEventListener("push"' in source and "showNotification" in source
     assert 'addEventListener("notificationclick"' in source and "openWindow" in source
+
+
+# --- a subscription the push service renewed (the service worker's pushsubscriptionchange)
+
+
+def renew(client, old: Browser, new: Browser, *, auth: bytes | None = None):
+    body = {
+        "old": {"endpoint": old.endpoint, "auth": b64url(old.auth if auth is None else auth)},
+        "new": new.subscription,
+    }
+    # The service worker sends no cookie and no CSRF token: it has neither.
+    return client.post("/push/renew/", json.dumps(body), content_type="application/json")
+
+
+def test_a_renewed_subscription_replaces_the_old_one_for_the_same_resident(vapid, resident, push_service):
+    client = Client(enforce_csrf_checks=True)
+    old, new = Browser(), Browser(host="updates.push.services.mozilla.com")
+    device = subscribe(resident, old, user_agent=FIREFOX_ON_WINDOWS)
+    PushSubscription.objects.filter(pk=device.pk).update(failure_count=2, last_error="410 Gone")
+
+    response = renew(client, old, new)
+
+    assert response.status_code == 200 and response.json() == {"device": "Firefox on Windows"}
+    device.refresh_from_db()
+    assert (device.member_id, device.endpoint, device.label) == (resident.pk, new.endpoint, "Firefox on Windows")
+    assert (device.p256dh, device.failure_count, device.last_error) == (new.subscription["keys"]["p256dh"], 0, "")
+    assert PushSubscription.objects.count() == 1
+    assert AuditEvent.objects.filter(
+        action="notifications.push_subscription.renewed", target_id=str(resident.pk)
+    ).exists()
+    # The next push goes to the new address, encrypted for the new keys.
+    assert renew(client, old, new).status_code == 403  # the old one is gone for good
+    push_service.requests.clear()
+    subscription = PushSubscription.objects.get()
+    attempt = push._push_one(
+        subscription,
+        data=push.push_payload(title="T", body="B", url="/", tag="x"),
+        headers={},
+        keys=push.vapid_keys(),
+        session=push_service,
+    )
+    assert attempt.kind == "sent" and [r.url for r in push_service.requests] == [new.endpoint]
+    assert new.read(push_service.requests[0].body)["title"] == "T"
+
+
+def test_renewing_needs_the_old_subscriptions_secret(vapid, resident, other_resident):
+    client = Client(enforce_csrf_checks=True)
+    old, new = Browser(), Browser()
+    subscribe(resident, old)
+
+    wrong = renew(client, old, new, auth=os.urandom(16))
+    unknown = renew(client, Browser(), new)
+
+    # Same refusal for a wrong secret and an endpoint we never had: nobody learns which exist.
+    assert wrong.status_code == unknown.status_code == 403
+    assert wrong.json() == unknown.json() == {"error": "That is not a subscription of this site."}
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [old.endpoint]
+
+
+def test_a_renewal_that_could_never_work_is_refused_and_changes_nothing(vapid, resident):
+    client = Client(enforce_csrf_checks=True)
+    old, new = Browser(), Browser(host="push.example.com")  # not a browser push service
+    subscribe(resident, old)
+
+    response = renew(client, old, new)
+
+    assert response.status_code == 400 and "not a browser push service" in response.json()["error"]
+    assert client.post("/push/renew/", "{not json", content_type="application/json").status_code == 400
+    too_big = client.post("/push/renew/", json.dumps({"old": "x" * 9000}), content_type="application/json")
+    assert too_big.status_code == 413
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [old.endpoint]
+
+
+def test_a_renewed_endpoint_the_page_already_subscribed_stays_one_device(vapid, resident):
+    old, new = Browser(), Browser()
+    subscribe(resident, old)
+    subscribe(resident, new)  # the settings page got there first
+
+    assert renew(Client(enforce_csrf_checks=True), old, new).status_code == 200
+    assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [new.endpoint]
+
+
+def test_the_service_worker_renews_at_the_renewal_address():
+    from django.urls import reverse
+
+    source = views._service_worker_source().decode()
+    assert 'addEventListener("pushsubscriptionchange"' in source
+    assert f'const RENEW = "{reverse("notifications:push_subscription_renew")}";' in source
 
 
 # --- the settings page
