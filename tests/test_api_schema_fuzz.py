@@ -3,14 +3,16 @@ and checks that no answer is a server error and that every answer is one the sch
 describes (status code, content type, body).
 
 It runs in-process against the WSGI application (`mcv.wsgi.application`), inside the
-test database, once with a resident's API token and once with an officer's. Half the
-requests that name an object (a group's slug, an area's id...) name one that exists,
-so that real answers get checked too, not only 404s. Bounded and deterministic: at most
+test database, once with a resident's API token and once with an officer's, in the
+authorization matrix's world (every app's objects). Half the requests that name an
+object (a group's slug, an alert's, a camera's or a thread's id...) name one that
+exists, so that real answers get checked too, not only 404s. Bounded and deterministic: at most
 MAX_EXAMPLES generated requests per operation, from a fixed seed, derandomized.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -18,7 +20,8 @@ import pytest
 import schemathesis
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, models, transaction
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -29,9 +32,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from groups.models import CommunityGroup, Membership
-from groups.services import area_upsert
+from alerts.models import Alert, AlertImage
+from cameras.models import Camera, CameraSearch, Evidence, FootageAsk, FootageRequest
+from groups.models import Area, CommunityGroup, Membership
 from mcv.wsgi import application
+from members.models import Organisation
+from notifications.models import Delivery, Dispatch
+from replies.models import Thread
+from surveys.models import Poll, Survey
+from tests.test_authorization_matrix import _build_cast
 
 MAX_EXAMPLES = 25
 SEED = 20261124
@@ -65,48 +74,38 @@ schema = schemathesis.openapi.from_wsgi(
 )
 
 
-def _square(west: float, south: float, size: float = 0.02) -> dict:
-    corners = [[west, south], [west + size, south], [west + size, south + size], [west, south + size]]
-    return {"type": "Polygon", "coordinates": [[*corners, corners[0]]]}
+# What each path parameter names, by the operation's path: (path pattern, parameter) to
+# the model and the attribute whose existing values the requests may use. A new API path
+# whose parameters are not here fails the test: say what it names.
+PARAMETERS: list[tuple[re.Pattern, str, type[models.Model], str, dict[str, Any]]] = [
+    (re.compile(r"^/api/v1/alerts/"), "image_pk", AlertImage, "pk", {}),
+    (re.compile(r"^/api/v1/alerts/"), "id", Alert, "pk", {}),
+    (re.compile(r"^/api/v1/areas/"), "id", Area, "pk", {}),
+    (re.compile(r"^/api/v1/cameras/asked/"), "id", FootageAsk, "pk", {}),
+    (re.compile(r"^/api/v1/cameras/evidence/"), "uuid", Evidence, "uuid", {}),
+    (re.compile(r"^/api/v1/cameras/requests/"), "id", FootageRequest, "pk", {}),
+    (re.compile(r"^/api/v1/cameras/searches/"), "id", CameraSearch, "pk", {}),
+    (re.compile(r"^/api/v1/cameras/\{id\}/"), "id", Camera, "pk", {}),
+    (re.compile(r"^/api/v1/groups/\{slug\}/requests/"), "id", Membership, "pk", {"status": "pending"}),
+    (re.compile(r"^/api/v1/groups/"), "slug", CommunityGroup, "slug", {}),
+    (re.compile(r"^/api/v1/inbox/"), "id", Delivery, "pk", {"channel": "inbox"}),
+    (re.compile(r"^/api/v1/me/organisations/"), "slug", Organisation, "slug", {}),
+    (re.compile(r"^/api/v1/polls/"), "id", Poll, "pk", {}),
+    (re.compile(r"^/api/v1/replies/messages/"), "dispatch_id", Dispatch, "pk", {}),
+    (re.compile(r"^/api/v1/replies/(mine|threads)/"), "id", Thread, "pk", {}),
+    (re.compile(r"^/api/v1/surveys/"), "id", Survey, "pk", {}),
+]
 
 
-@pytest.fixture
-def world(organisation, other_organisation, resident, other_resident) -> dict[str, list[Any]]:
-    """Objects for the requests to name: groups (with a member and a request to join), areas."""
-    kent_watch = CommunityGroup.objects.create(
-        name="Kent Rural Watch", slug="kent-rural-watch", kind="interest", join_policy="approval",
-        organisation=organisation)
-    CommunityGroup.objects.create(
-        name="Kent Open Watch", slug="kent-open-watch", kind="interest", join_policy="open", organisation=organisation)
-    CommunityGroup.objects.create(
-        name="Essex Business Watch", slug="essex-business-watch", kind="interest", join_policy="open",
-        organisation=other_organisation)
-    Membership.objects.create(group=kent_watch, member=resident, share_contact=True)
-    request = Membership.objects.create(group=kent_watch, member=other_resident, status="pending")
-    areas = [
-        area_upsert(code="E05FUZZ01", name="Fuzz Ward", level="ward", geometry=_square(0.50, 51.26),
-                    recompute=False)[0],
-        area_upsert(code="custom-kent-fuzz", name="Kent Hotspot", level="custom", geometry=_square(0.51, 51.27),
-                    organisation=organisation, recompute=False)[0],
-        area_upsert(code="custom-essex-fuzz", name="Essex Hotspot", level="custom", geometry=_square(0.7, 51.7),
-                    organisation=other_organisation, recompute=False)[0],
-    ]
-    return {
-        "group": ["kent-rural-watch", "kent-open-watch", "essex-business-watch"],
-        "organisation": [organisation.slug, other_organisation.slug],
-        "area": [a.pk for a in areas],
-        "request": [request.pk],
-    }
+def _existing(path: str, name: str) -> list[Any]:
+    """The existing values the path parameter `name` of the operation at `path` may take."""
+    for pattern, parameter, model, attribute, filters in PARAMETERS:
+        if parameter == name and pattern.match(path):
+            return sorted(model.objects.filter(**filters).values_list(attribute, flat=True), key=str)
+    raise AssertionError(f"Say in PARAMETERS what {{{name}}} of {path} names.")
 
 
-def _existing(path: str, name: str) -> str:
-    """Which kind of object the path parameter `name` of the operation at `path` names."""
-    if name == "slug":
-        return "organisation" if path.startswith("/api/v1/me/organisations/") else "group"
-    return "request" if "/requests/" in path else "area"
-
-
-def _name_existing_objects(case, world: dict[str, list[Any]]) -> None:
+def _name_existing_objects(case) -> None:
     """In about half the requests, swap the generated path parameters for existing objects.
 
     Decided by a hash of what was generated, so the run stays deterministic (schemathesis
@@ -118,8 +117,32 @@ def _name_existing_objects(case, world: dict[str, list[Any]]) -> None:
     if choice % 2:
         return
     for name in case.path_parameters:
-        candidates = world[_existing(case.path, name)]
-        case.path_parameters[name] = candidates[(choice // 2) % len(candidates)]
+        # Empty once an earlier request of the same test deleted the only one (DELETE …/{id}/).
+        if candidates := _existing(case.path, name):
+            case.path_parameters[name] = candidates[(choice // 2) % len(candidates)]
+
+
+@pytest.fixture(scope="module")
+def _world(django_db_setup, django_db_blocker):
+    """The authorization matrix's cast (tests/test_authorization_matrix.py and tests/matrix/:
+    both forces, residents, officers, groups, areas, and every app's rows: alerts and their
+    pictures, inbox messages, reply threads, surveys and a poll, cameras, searches, footage
+    requests and evidence), built once for the module in a transaction rolled back after it,
+    as the matrix does. Each test runs in a savepoint inside it (pytest-django's `db`)."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+                pks = _build_cast()
+        except BaseException:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+            raise
+    yield pks
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
 
 
 @pytest.fixture
@@ -140,9 +163,10 @@ def _test_transaction_kept(db):
 
 
 @pytest.fixture(params=["resident", "officer"])
-def api_token(request, _test_transaction_kept) -> str:
-    """The token the API is called with: a resident's, then an officer's (of Kent Police, with MFA)."""
-    return Token.objects.create(user=request.getfixturevalue(request.param)).key
+def api_token(request, _world, _test_transaction_kept) -> str:
+    """The token the API is called with: the cast's resident's, then its officer's (of Kent Police, with MFA)."""
+    model, pk = _world[request.param]
+    return Token.objects.create(user=model.objects.get(pk=pk)).key
 
 
 @schema.parametrize()
@@ -152,8 +176,19 @@ def api_token(request, _test_transaction_kept) -> str:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_api_conforms_to_its_schema(case, api_token, world):
-    _name_existing_objects(case, world)
+def test_api_conforms_to_its_schema(case, api_token):
+    _name_existing_objects(case)
     # Rate limits are not what this test is about, and a few hundred requests would hit them.
     cache.clear()
     case.call_and_validate(base_url=BASE_URL, headers={"Authorization": f"Token {api_token}"}, checks=CHECKS)
+
+
+@pytest.mark.usefixtures("_world", "db")
+def test_the_world_has_something_for_every_path_parameter():
+    """Every kind of object a path can name exists in the world, so the run above checks real
+    answers for every operation, not only 404s."""
+    paths = schema.raw_schema["paths"]
+    operations = [(path, name) for path in paths for name in re.findall(r"\{(\w+)\}", path)]
+    assert len(operations) > 40
+    empty = [f"{{{name}}} of {path}" for path, name in operations if not _existing(path, name)]
+    assert not empty, f"Nothing in the world for: {empty}"
