@@ -10,6 +10,14 @@ a random point in a ward (resident0001@demo.invalid, …, no usable password),
 opted in to Kent Police (demo) with the consent recorded; Neighbourhood Watch
 schemes, interest groups and area groups, each with a coordinator and members.
 Who lives in which area is computed once at the end, in bulk.
+
+Then the product's features get content (members/demo_content.py), once: Kent Police
+(demo)'s first week in the demo resident's ward, through the apps' own services, so that
+inboxes, reach figures and emails are what the real app makes. Alerts of each kind (some
+public, for the feeds; one with a quick poll, one with an update), one scheduled and one
+draft; the demo resident's reply answered by the officer and the neighbour's waiting; an
+open survey with answers (the demo resident can still answer it) and a closed one;
+residents' cameras around the demo resident's home and a footage request. A line per step.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from django.utils.text import slugify
 from groups import demo
 from groups.models import Area, CommunityGroup, Membership, Postcode
 from groups.services import area_members_recompute, member_location_set
+from members.demo_content import demo_content_seed
 from members.models import (
     ConsentRecord,
     ConsentText,
@@ -142,7 +151,8 @@ class Resident:
 class Command(BaseCommand):
     help = (
         "Create the synthetic demo: organisations, accounts (their logins are printed), a made-up "
-        "Kent and Medway with residents and groups. Idempotent: running it again changes nothing."
+        "Kent and Medway with residents and groups, and a first week of alerts, replies, surveys and cameras. "
+        "Idempotent: running it again changes nothing."
     )
 
     def add_arguments(self, parser) -> None:
@@ -178,6 +188,8 @@ class Command(BaseCommand):
                 self._memberships(plan, geography, groups, {m.email: m for m, _ in residents})
             if seeded.areas_changed or created or any(placed):
                 self._recompute()
+        # After the county commits: the demo content's steps are transactions of their own.
+        demo_content_seed(say=self.stdout.write)
         self._report(rows, groups[_scheme_slug(geography.schemes[0])], groups[DEMO_INTEREST_GROUP])
 
     # --- organisations and the demo accounts
