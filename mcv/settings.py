@@ -122,6 +122,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     if not env.bool("DATABASE_JIT", default=False):
         _options = DATABASES["default"].setdefault("OPTIONS", {})
         _options["options"] = " ".join(filter(None, [_options.get("options", ""), "-c jit=off"]))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The zero-configuration default has two processes writing: the web server and, under
+    # bin/start, Celery beat running the periodic jobs in-process. WAL lets reads go on
+    # while one writes; IMMEDIATE takes the write lock when a transaction starts (no
+    # "database is locked" halfway through one); the timeout waits for the other's commit.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("transaction_mode", "IMMEDIATE")
+    _options.setdefault("timeout", 20)
+    _options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker for Celery and the shared cache (rate limits must hold across

@@ -86,6 +86,39 @@ def test_postgresql_connections_run_without_jit_unless_asked():
     assert (off.stdout.strip(), on.stdout.strip()) == ("-c jit=off", "None"), off.stderr + on.stderr
 
 
+def test_two_processes_writing_the_sqlite_database_at_once_both_succeed(tmp_path):
+    """bin/start runs the web server and Celery beat side by side on the SQLite file. Two
+    transactions that read then write at the same moment must both commit, one after the
+    other, not fail with "database is locked" (what SQLite's default, deferred
+    transactions do when both try to turn their read lock into a write lock)."""
+    env = {"DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    setup = "from django.db import connection; connection.cursor().execute('CREATE TABLE t (x integer)')"
+    assert manage("shell", "--no-imports", "-c", setup, env=env).returncode == 0
+    write = (
+        "import time\n"
+        "from django.db import connection, transaction\n"
+        "with transaction.atomic(), connection.cursor() as c:\n"
+        "    c.execute('SELECT count(*) FROM t'); n = c.fetchone()[0]\n"
+        "    time.sleep(1)\n"
+        "    c.execute('INSERT INTO t VALUES (%s)', [n])\n"
+        "print('committed')\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")}
+    command = [sys.executable, "manage.py", "shell", "--no-imports", "-c", write]
+    both = [
+        subprocess.Popen(
+            command, cwd=ROOT, env={**clean, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [process.communicate(timeout=120) for process in both]
+
+    assert [out.strip() for out, _ in results] == ["committed", "committed"], [err[-500:] for _, err in results]
+    read = "from django.db import connection as c; print(c.cursor().execute('SELECT x FROM t ORDER BY x').fetchall())"
+    # The second read what the first wrote: they ran one after the other.
+    assert manage("shell", "--no-imports", "-c", read, env=env).stdout.strip() == "[(0,), (1,)]"
+
+
 def test_without_any_environment_it_runs_on_sqlite_with_eager_tasks():
     code = (
         "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'], "
