@@ -2,10 +2,11 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ .venv/bin/python bench/alerts_audience.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/ .venv/bin/python bench/alerts_audience.py --members 1000000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/ .venv/bin/python bench/alerts_audience.py --reuse
 
 PostgreSQL only (what production runs; SQLite figures would say little). It works in
 its own database, `mcv_bench_alerts` on the same server (created if missing, migrated),
-and empties and reseeds it on every run:
+and empties and reseeds it on every run (`--reuse` times the last run's data again):
 
 * one district (bench/geo.py's irregular outline around Maidstone) with N residents
   inside it, all verified and opted in to one force, its `AreaMember` rows computed;
@@ -16,7 +17,11 @@ It then times, each run three times (the median is reported):
 
 * **live count, district**: `audience_size_by_channel` for the district, what the
   compose page asks each time the targeting changes;
-* **live count, drawn shape**: the same for a polygon drawn over half the district;
+* **live count, drawn shape**: the same for a polygon drawn over half the district,
+  and **live count, circle** for a circle of 5 km around its middle; each also counted
+  the way the fan-out selects its audience (`audience_members`: the shape's ids sent
+  back to the database), which is how the live count worked before, and the two
+  answers must be equal;
 * **flood check, district** and **flood check, drawn shape**:
   `alerts.selectors.audience_recent_messages`, how many of the week's messages reached
   the audience and how many each member had.
@@ -150,14 +155,41 @@ def seed(members: int, dispatches: int, rng: np.random.Generator) -> dict:
         cursor.execute(f"SELECT count(*) FROM {Delivery._meta.db_table}")  # noqa: S608
         deliveries = cursor.fetchone()[0]
     say(f"Seeded {len(lons):,} members and {deliveries:,} deliveries in {time.perf_counter() - started:.1f} s.")
-    minx, miny, maxx, maxy = shape.bounds
+    return {"organisation": police, "district": district, "dispatches": dispatches, "deliveries": deliveries}
+
+
+def reuse() -> dict:
+    """The last run's data, to time again without reseeding."""
+    from groups.models import Area
+    from members.models import Organisation
+    from notifications.models import Delivery, Dispatch
+
+    police = Organisation.objects.filter(slug="bench-police").first()
+    if police is None:
+        sys.exit("Nothing to reuse: run once without --reuse.")
+    district = Area.objects.get(code=geo.DISTRICT_CODE)
+    dispatches = Dispatch.objects.filter(organisation=police).count()
+    return {
+        "organisation": police,
+        "district": district,
+        "dispatches": dispatches,
+        "deliveries": Delivery.objects.count(),
+    }
+
+
+def shapes(district) -> tuple[dict, dict]:
+    """A polygon drawn over the western half of the district's box, and a 5 km circle in its middle."""
+    import shapely
+
+    minx, miny, maxx, maxy = shapely.geometry.shape(district.geometry).bounds
     half = {
         "type": "Polygon",
         "coordinates": [
             [[minx, miny], [(minx + maxx) / 2, miny], [(minx + maxx) / 2, maxy], [minx, maxy], [minx, miny]]
         ],
     }
-    return {"organisation": police, "district": district, "half": half, "deliveries": deliveries}
+    circle = {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2, "metres": 5_000}
+    return half, circle
 
 
 def timed(fn) -> tuple[float, object]:
@@ -173,30 +205,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=200_000)
     parser.add_argument("--dispatches", type=int, default=10)
+    parser.add_argument("--reuse", action="store_true", help="time the last run's data again, without reseeding")
     args = parser.parse_args()
     geo.django_setup(database_url())
 
     from alerts.selectors import audience_recent_messages
-    from notifications.audience import audience_size_by_channel
+    from notifications.audience import audience_members, audience_size_by_channel, channel_conditions
 
-    world = seed(args.members, args.dispatches, np.random.default_rng(20261124))
+    world = reuse() if args.reuse else seed(args.members, args.dispatches, np.random.default_rng(20261124))
     org = world["organisation"].pk
-    district = {"include": [{"area": world["district"].pk}]}
-    drawn = {"include": [{"polygon": world["half"]}]}
+    half, circle = shapes(world["district"])
+    specs = {
+        "district": {"include": [{"area": world["district"].pk}]},
+        "drawn shape": {"include": [{"polygon": half}]},
+        "circle": {"include": [{"radius": circle}]},
+    }
+
+    from django.db.models import Count
+
+    def count_as_fan_out(spec: dict) -> dict:
+        """The count over the fan-out's audience query: what the live count ran before."""
+        conditions = channel_conditions(priority=3)
+        return audience_members(spec=spec, organisation=org).aggregate(
+            members=Count("pk"), **{c: Count("pk", filter=q) for c, q in conditions.items()}
+        )
+
     rows = []
     results = {}
-    for name, spec in (("district", district), ("drawn shape", drawn)):
+    members = None
+    for name, spec in specs.items():
+        key = name.replace(" ", "_")
         seconds, counts = timed(lambda s=spec: audience_size_by_channel(spec=s, organisation=org, priority=3))
         rows.append((f"live count, {name}", seconds, f"{counts['members']:,} members"))
-        results[f"count_{name.replace(' ', '_')}_s"] = round(seconds, 3)
+        results[f"count_{key}_s"] = round(seconds, 3)
+        if name == "district":
+            members = counts["members"]
+        else:
+            seconds, before = timed(lambda s=spec: count_as_fan_out(s))
+            if before != counts:
+                sys.exit(f"The live count of the {name} differs from its fan-out's audience: {counts} != {before}")
+            rows.append(("  … by the fan-out's query", seconds, "the same counts"))
+            results[f"count_{key}_fan_out_query_s"] = round(seconds, 3)
+        if name == "circle":
+            continue
         seconds, recent = timed(
             lambda s=spec, n=counts["members"]: audience_recent_messages(organisation=org, spec=s, audience_members=n)
         )
         rows.append((f"flood check, {name}", seconds, f"{recent['dispatches']} messages, {recent['average']} each"))
-        results[f"flood_{name.replace(' ', '_')}_s"] = round(seconds, 3)
+        results[f"flood_{key}_s"] = round(seconds, 3)
 
     print(
-        f"{args.members:,} residents in the district, {args.dispatches} messages this week, "
+        f"{members:,} residents in the district, {world['dispatches']} messages this week, "
         f"{world['deliveries']:,} deliveries (median of {RUNS} runs)\n"
     )
     print(f"| {'measurement':<26} | {'seconds':>8} | result |")
@@ -205,7 +264,7 @@ def main() -> None:
         print(f"| {name:<26} | {seconds:>8.3f} | {what} |")
     print(
         json.dumps(
-            {"members": args.members, "dispatches": args.dispatches, "deliveries": world["deliveries"], **results}
+            {"members": members, "dispatches": world["dispatches"], "deliveries": world["deliveries"], **results}
         )
     )
 

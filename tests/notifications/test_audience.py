@@ -124,8 +124,14 @@ def test_channel_counts_for_the_officer_in_one_or_two_queries(wards, place, orga
         "include": [{"polygon": square(0, 51, 0.1, 51.1)}],
         "exclude": [{"radius": {"lon": 0.04, "lat": 51.04, "metres": 100}}],
     }
-    with django_assert_num_queries(2):
+    # Shapes alone: one scan of their boxes, counted there.
+    with django_assert_num_queries(1):
         counts = audience_size_by_channel(spec=drawn, organisation=organisation, priority=3)
+    assert counts == {"members": 3, "inbox": 3, "email": 3, "sms": 1, "push": 0}
+    # Shapes and an area: the members outside the shapes' boxes are counted in a second query.
+    drawn_and_area = {**drawn, "include": [{"polygon": square(0, 51, 0.015, 51.015)}, {"area": north.pk}]}
+    with django_assert_num_queries(2):
+        counts = audience_size_by_channel(spec=drawn_and_area, organisation=organisation, priority=3)
     assert counts == {"members": 3, "inbox": 3, "email": 3, "sms": 1, "push": 0}
 
 
