@@ -16,14 +16,18 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 
-from groups.area_views import shape_from_text
-from groups.geometry import geometry_from_geojson
-from groups.jurisdiction import organisation_areas
-from groups.models import Area, CommunityGroup
+from groups.targeting import (
+    TargetingForm,
+    area_choices,
+    group_choices,
+    latitude_field,
+    longitude_field,
+    polygon_field,
+    radius_field,
+    shapes_clean,
+)
 from members.models import Interest
-from notifications.audience import MAX_PARTS, MAX_RADIUS_METRES
 
 from .models import Alert, AlertUpdate
 from .rendering import links_from_text, links_to_text
@@ -50,29 +54,6 @@ def _datetime_field(label: str, help_text: str = "", required: bool = False) -> 
     )
 
 
-class _IdChoiceField(forms.ModelMultipleChoiceField):
-    """Ids that could never be a row (not a whole number, beyond 64 bits) are an invalid
-    choice before any query: the database would otherwise overflow on them."""
-
-    def _check_values(self, value):
-        for pk in value:
-            if not str(pk).isdigit() or int(pk) >= 2**63:
-                raise ValidationError(
-                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
-                )
-        return super()._check_values(value)
-
-
-class AreaChoiceField(_IdChoiceField):
-    def label_from_instance(self, area: Area) -> str:
-        return f"{area.name} ({area.get_level_display().lower()}, {area.member_count:,} living there)"
-
-
-class GroupChoiceField(_IdChoiceField):
-    def label_from_instance(self, group: CommunityGroup) -> str:
-        return f"{group.name} ({group.get_kind_display().lower()})"
-
-
 PRIORITY_CHOICES = [
     (1, "1: most urgent (red). A live incident, a missing person. Ignores quiet hours and digests."),
     (2, "2: urgent (orange). Ignores quiet hours and digests."),
@@ -82,106 +63,31 @@ PRIORITY_CHOICES = [
 ]
 
 
-def targetable_areas(*, organisation_id: int) -> QuerySet[Area]:
-    """The areas an officer may send to: the organisation's own, those inside them, its custom areas."""
-    return organisation_areas(organisation=organisation_id).order_by("level", "name")
-
-
-def targetable_groups(*, organisation_id: int) -> QuerySet[CommunityGroup]:
-    return CommunityGroup.objects.filter(organisation_id=organisation_id).order_by("name")
-
-
-def shapes_clean(text: str) -> list[dict[str, Any]]:
-    """The map's shapes: a JSON list of {"polygon": GeoJSON} or {"radius": {lon, lat, metres}}, each with "exclude"."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError("The shapes drawn on the map could not be read. Draw them again.") from exc
-    if not isinstance(data, list) or len(data) > MAX_PARTS:
-        raise ValidationError(f"Draw at most {MAX_PARTS} shapes.")
-    shapes = []
-    for item in data:
-        if not isinstance(item, dict):
-            raise ValidationError("The shapes drawn on the map could not be read. Draw them again.")
-        exclude = bool(item.get("exclude"))
-        if "polygon" in item:
-            geometry_from_geojson(item["polygon"])
-            shapes.append({"polygon": item["polygon"], "exclude": exclude})
-        elif "radius" in item:
-            circle = item["radius"]
-            try:
-                lon, lat, metres = (float(circle[k]) for k in ("lon", "lat", "metres"))
-            except (TypeError, KeyError, ValueError) as exc:
-                raise ValidationError("A circle drawn on the map has no centre or radius.") from exc
-            shapes.append({"radius": {"lon": lon, "lat": lat, "metres": metres}, "exclude": exclude})
-        else:
-            raise ValidationError("The shapes drawn on the map could not be read. Draw them again.")
-    return shapes
-
-
-class AudienceForm(forms.Form):
+class AudienceForm(TargetingForm):
     """Who a message is for: any union of areas, groups, drawn shapes and a circle, each part sent to or left out."""
 
-    areas = AreaChoiceField(
-        label="Send to these areas",
-        queryset=Area.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Wards, districts and your organisation's custom areas.",
+    POLYGON = "corners"
+    CIRCLE = ("circle_lat", "circle_lon", "circle_metres")
+    CIRCLE_INCOMPLETE = "A circle needs its centre's latitude and longitude, and its radius."
+
+    areas = area_choices("Send to these areas", "Wards, districts and your organisation's custom areas.")
+    exclude_areas = area_choices(
+        "Leave out these areas", "Nobody living in these gets it, even if they are in something you send to."
     )
-    exclude_areas = AreaChoiceField(
-        label="Leave out these areas",
-        queryset=Area.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Nobody living in these gets it, even if they are in something you send to.",
-    )
-    groups = GroupChoiceField(
-        label="Send to these groups",
-        queryset=CommunityGroup.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Their active members.",
-    )
-    exclude_groups = GroupChoiceField(
-        label="Leave out these groups",
-        queryset=CommunityGroup.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
+    groups = group_choices("Send to these groups", "Their active members.")
+    exclude_groups = group_choices("Leave out these groups")
     shapes = forms.CharField(required=False, widget=forms.HiddenInput)
     clear_shapes = forms.BooleanField(label="Remove the shapes drawn on the map", required=False)
-    corners = forms.CharField(
-        label="An area by its corners (optional)",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text="One “latitude, longitude” per line, in order, at least three (for example 51.2720, 0.5230).",
+    corners = polygon_field(
+        "An area by its corners (optional)",
+        "One “latitude, longitude” per line, in order, at least three (for example 51.2720, 0.5230).",
     )
     corners_exclude = forms.BooleanField(label="Leave this area out instead of sending to it", required=False)
-    circle_lat = forms.FloatField(
-        label="Circle centre: latitude",
-        required=False,
-        min_value=-90,
-        max_value=90,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "input-short"}),
-        help_text="For example 51.2720.",
-    )
-    circle_lon = forms.FloatField(
-        label="Circle centre: longitude",
-        required=False,
-        min_value=-180,
-        max_value=180,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "input-short"}),
-        help_text="For example 0.5230 (west of Greenwich is negative).",
-    )
-    circle_metres = forms.IntegerField(
-        label="Circle radius in metres",
-        required=False,
+    circle_lat = latitude_field("Circle centre: latitude", "For example 51.2720.")
+    circle_lon = longitude_field("Circle centre: longitude", "For example 0.5230 (west of Greenwich is negative).")
+    circle_metres = radius_field(
+        "Circle radius in metres",
         min_value=1,
-        max_value=MAX_RADIUS_METRES,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "class": "input-short"}),
     )
     circle_exclude = forms.BooleanField(label="Leave this circle out instead of sending to it", required=False)
@@ -191,49 +97,10 @@ class AudienceForm(forms.Form):
         help_text="Otherwise everyone in the audience gets it, whatever their interests.",
     )
 
-    def __init__(self, *args, organisation_id: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.organisation_id = organisation_id
-        for name in ("areas", "exclude_areas"):
-            self.fields[name].queryset = targetable_areas(organisation_id=organisation_id)
-        for name in ("groups", "exclude_groups"):
-            self.fields[name].queryset = targetable_groups(organisation_id=organisation_id)
-
-    def clean_shapes(self) -> list[dict[str, Any]]:
-        return shapes_clean(self.cleaned_data.get("shapes", ""))
-
-    def clean_corners(self) -> dict | None:
-        text = self.cleaned_data.get("corners", "")
-        return shape_from_text(text) if text.strip() else None
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        circle = [cleaned.get(k) for k in ("circle_lat", "circle_lon", "circle_metres")]
-        if any(v is not None for v in circle) and not all(v is not None for v in circle):
-            for name, value in zip(("circle_lat", "circle_lon", "circle_metres"), circle, strict=True):
-                if value is None and name not in self.errors:
-                    self.add_error(name, "A circle needs its centre's latitude and longitude, and its radius.")
-        return cleaned
-
     def audience_spec(self) -> dict[str, Any]:
         """The spec of what was chosen (call after is_valid)."""
-        data = self.cleaned_data
-        include: list[dict[str, Any]] = []
-        exclude: list[dict[str, Any]] = []
-        include += [{"area": a.pk} for a in data.get("areas") or []]
-        exclude += [{"area": a.pk} for a in data.get("exclude_areas") or []]
-        include += [{"group": g.pk} for g in data.get("groups") or []]
-        exclude += [{"group": g.pk} for g in data.get("exclude_groups") or []]
-        if not data.get("clear_shapes"):
-            for shape in data.get("shapes") or []:
-                part = {k: v for k, v in shape.items() if k != "exclude"}
-                (exclude if shape["exclude"] else include).append(part)
-        if data.get("corners"):
-            (exclude if data.get("corners_exclude") else include).append({"polygon": data["corners"]})
-        if data.get("circle_metres") is not None and data.get("circle_lat") is not None:
-            part = {"radius": {"lon": data["circle_lon"], "lat": data["circle_lat"], "metres": data["circle_metres"]}}
-            (exclude if data.get("circle_exclude") else include).append(part)
-        return {"include": include, "exclude": exclude, "interest_only": bool(data.get("interest_only"))}
+        include, exclude = self.audience_parts()
+        return {"include": include, "exclude": exclude, "interest_only": bool(self.cleaned_data.get("interest_only"))}
 
     @staticmethod
     def initial_from_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -461,4 +328,5 @@ __all__ = [
     "UpdateForm",
     "WithdrawForm",
     "form_errors_from",
+    "shapes_clean",
 ]

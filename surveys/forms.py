@@ -12,11 +12,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from groups.area_views import shape_from_text
-from groups.jurisdiction import organisation_areas
-from groups.models import Area, CommunityGroup
+from groups.targeting import (
+    TargetingForm,
+    area_choices,
+    group_choices,
+    latitude_field,
+    longitude_field,
+    polygon_field,
+    radius_field,
+)
 from members.models import Member
-from notifications.audience import MAX_RADIUS_METRES
 
 from .models import Question, Survey
 
@@ -205,54 +210,29 @@ class LocalDateTimeInput(forms.DateTimeInput):
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
 
-class PublishForm(forms.Form):
+class PublishForm(TargetingForm):
     """Who the survey is for, and when it takes answers."""
 
-    areas = forms.ModelMultipleChoiceField(
-        label="Wards, districts and custom areas",
-        queryset=Area.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Everyone who lives in any area you tick.",
+    POLYGON = "shape"
+    CIRCLE = ("latitude", "longitude", "metres")
+    CIRCLE_INCOMPLETE = "For a circle, give its centre's latitude and longitude and its radius."
+    CIRCLE_INCOMPLETE_ON_FORM = True
+    WITH_FORCE_AREA = False
+
+    areas = area_choices(
+        "Wards, districts and custom areas", "Everyone who lives in any area you tick.", member_counts=False
     )
-    groups = forms.ModelMultipleChoiceField(
-        label="Groups",
-        queryset=CommunityGroup.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Everyone in any group you tick.",
+    groups = group_choices("Groups", "Everyone in any group you tick.", kinds=False)
+    shape = polygon_field(
+        "An area drawn on the map (optional)",
+        "Draw it on the map, or type its corners in order, one “latitude, longitude” per line "
+        "(at least three), or paste a GeoJSON Polygon.",
     )
-    shape = forms.CharField(
-        label="An area drawn on the map (optional)",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"}),
-        help_text=(
-            "Draw it on the map, or type its corners in order, one “latitude, longitude” per line "
-            "(at least three), or paste a GeoJSON Polygon."
-        ),
+    latitude = latitude_field(
+        "Circle's centre: latitude", "For a street-level survey: everyone within the radius of this point."
     )
-    latitude = forms.FloatField(
-        label="Circle's centre: latitude",
-        required=False,
-        min_value=-90,
-        max_value=90,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "input-short"}),
-        help_text="For a street-level survey: everyone within the radius of this point.",
-    )
-    longitude = forms.FloatField(
-        label="Circle's centre: longitude",
-        required=False,
-        min_value=-180,
-        max_value=180,
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "class": "input-short"}),
-    )
-    metres = forms.IntegerField(
-        label="Radius in metres",
-        required=False,
-        min_value=10,
-        max_value=MAX_RADIUS_METRES,
-        widget=forms.NumberInput(attrs={"class": "input-short"}),
-    )
+    longitude = longitude_field("Circle's centre: longitude")
+    metres = radius_field("Radius in metres", min_value=10, widget=forms.NumberInput(attrs={"class": "input-short"}))
     opens_at = forms.DateTimeField(
         label="Opens (optional)",
         required=False,
@@ -269,34 +249,11 @@ class PublishForm(forms.Form):
     )
 
     def __init__(self, *args, viewer: Member, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        org = viewer.organisation_id
-        self.fields["areas"].queryset = (
-            organisation_areas(organisation=org).exclude(level=Area.Level.FORCE).order_by("level", "name")
-        )
-        self.fields["groups"].queryset = CommunityGroup.objects.filter(organisation_id=org).order_by("name")
-        self.fields["areas"].label_from_instance = lambda a: f"{a.name} ({a.get_level_display().lower()})"
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        circle = [data.get("latitude"), data.get("longitude"), data.get("metres")]
-        if any(v is not None for v in circle) and not all(v is not None for v in circle):
-            raise ValidationError("For a circle, give its centre's latitude and longitude and its radius.")
-        if data.get("shape"):
-            try:
-                data["shape_geojson"] = shape_from_text(data["shape"])
-            except ValidationError as exc:
-                self.add_error("shape", exc.messages)
-        return data
+        super().__init__(*args, organisation_id=viewer.organisation_id, **kwargs)
 
     def audience(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        include: list[dict[str, Any]] = [{"area": a.pk} for a in data.get("areas") or []]
-        include += [{"group": g.pk} for g in data.get("groups") or []]
-        if data.get("shape_geojson"):
-            include.append({"polygon": data["shape_geojson"]})
-        if data.get("metres"):
-            include.append({"radius": {"lon": data["longitude"], "lat": data["latitude"], "metres": data["metres"]}})
+        """The spec of what was chosen (call after is_valid): surveys only send to, never leave out."""
+        include, _ = self.audience_parts()
         return {"include": include}
 
     def areas_by_level(self) -> list[tuple[str, list]]:
