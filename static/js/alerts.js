@@ -4,19 +4,13 @@
 // circle, and a "Check the audience" button. The drawn shapes live in the form's hidden
 // `shapes` field as JSON ([{"polygon": GeoJSON} | {"radius": {lon, lat, metres}}, each with
 // "exclude"]); after each change an `audience-changed` event asks htmx for a fresh count.
+// It uses map.js's helpers (window.MCVMap): the page loads map.js first.
 (function () {
   "use strict";
 
-  const UK = { center: [54.0, -2.5], zoom: 5 };
-  const PLACES = 6; // decimal places of a degree: about 10 cm
+  const { PLACES, REFERENCE_STYLE, readJSON, say, createMap, fit } = window.MCVMap || {}; // map.js, loaded first
   const SEND = { color: "#00703c", weight: 3, dashArray: null, fillOpacity: 0.18 };
   const LEAVE_OUT = { color: "#b3261e", weight: 3, dashArray: "8 6", fillOpacity: 0.08 };
-  const REFERENCE = { color: "#484949", weight: 1, fill: false, interactive: false };
-
-  function readJSON(id) {
-    const el = id && document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
 
   function round(value) {
     return Number(value.toFixed(PLACES));
@@ -35,21 +29,11 @@
   function setUp(el) {
     const input = document.getElementById(el.dataset.shapesInput);
     const list = document.getElementById(el.dataset.shapeList);
-    const status = document.getElementById(el.dataset.status);
-    const say = (text) => {
-      if (status) status.textContent = text;
-    };
 
-    el.hidden = false; // before Leaflet measures it
-    const hint = document.getElementById(el.getAttribute("aria-describedby"));
-    if (hint) hint.hidden = false;
-    const map = L.map(el, { center: UK.center, zoom: UK.zoom, zoomSnap: 0.5 });
-    if (el.dataset.tileUrl) {
-      L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
-    }
+    const map = createMap(el);
     const referenceData = readJSON(el.dataset.reference);
     const reference = referenceData && referenceData.features.length
-      ? L.geoJSON(referenceData, { style: REFERENCE, interactive: false }).addTo(map)
+      ? L.geoJSON(referenceData, { style: REFERENCE_STYLE, interactive: false }).addTo(map)
       : null;
 
     const drawn = new L.FeatureGroup().addTo(map);
@@ -140,7 +124,7 @@
       input.value = entries.length ? JSON.stringify(entries.map(toShape)) : "";
       entries.forEach((entry) => entry.layer.setStyle(entry.exclude ? LEAVE_OUT : SEND));
       renderList(focusId);
-      if (announce) say(announce);
+      if (announce) say(el.dataset.status, announce);
       document.body.dispatchEvent(new Event("audience-changed"));
     }
 
@@ -185,7 +169,7 @@
 
     const bbox = readJSON(el.dataset.bbox);
     if (drawn.getLayers().length) {
-      map.fitBounds(drawn.getBounds(), { padding: [16, 16], maxZoom: 16 });
+      fit(map, drawn, 16);
     } else if (bbox) {
       map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { padding: [16, 16] });
     } else if (reference) {
@@ -194,7 +178,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    if (!window.L || !L.Control || !L.Control.Draw) return; // the page works without the map
+    if (!window.L || !L.Control || !L.Control.Draw || !window.MCVMap) return; // the page works without the map
     for (const el of document.querySelectorAll("[data-alerts-map]")) setUp(el);
   });
 })();

@@ -5,46 +5,16 @@
 //
 // <div data-camera-map="pick|results|coverage" hidden ...>: see MODES below.
 // <input type="file" data-max-bytes="N">: a file over N bytes is refused before it is sent.
+// The maps use map.js's helpers (window.MCVMap): pages load map.js first.
 (function () {
   "use strict";
 
-  const UK = { center: [54.0, -2.5], zoom: 5 };
-  const PLACES = 6; // decimal places of a degree: about 10 cm
+  const { PLACES, readJSON, say, createMap, fit } = window.MCVMap || {}; // map.js, loaded first
   const OUTLINE = { color: "#003a70", weight: 2, fillOpacity: 0.04, interactive: false };
   const CIRCLE = { color: "#b3261e", weight: 2, fillOpacity: 0.08, interactive: false };
   // Light to dark blue: a ward with more cameras is darker (contrast against the
   // background increases with the count; the table says the numbers).
   const SHADES = ["#f1f5fa", "#c6d8ee", "#8fb3dd", "#4f86c6", "#1d4f91", "#0b2a55"];
-
-  function readJSON(id) {
-    const el = id && document.getElementById(id);
-    return el ? JSON.parse(el.textContent) : null;
-  }
-
-  function say(id, text) {
-    const el = id && document.getElementById(id);
-    if (el) el.textContent = text;
-  }
-
-  function reveal(el) {
-    el.hidden = false;
-    const hint = document.getElementById(el.getAttribute("aria-describedby"));
-    if (hint) hint.hidden = false;
-  }
-
-  function createMap(el) {
-    reveal(el);
-    const map = L.map(el, { center: UK.center, zoom: UK.zoom, zoomSnap: 0.5 });
-    if (el.dataset.tileUrl) {
-      L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
-    }
-    return map;
-  }
-
-  function fit(map, layer, maxZoom) {
-    const bounds = layer.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [16, 16], maxZoom: maxZoom || 18 });
-  }
 
   function text(tag, content) {
     const node = document.createElement(tag);
@@ -190,7 +160,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     guardUploads();
-    if (!window.L) return; // Leaflet did not load: the page works without the maps
+    if (!window.L || !window.MCVMap) return; // Leaflet or map.js did not load: the page works without the maps
     for (const el of document.querySelectorAll("[data-camera-map]")) {
       const mode = MODES[el.dataset.cameraMap];
       if (mode) mode(el, createMap(el));

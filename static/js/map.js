@@ -6,6 +6,9 @@
 // and the map asks nothing of any other site.
 //
 // <div data-map="areas|draw|pin" hidden ...>: see the modes at the bottom.
+//
+// Its helpers are lent to the other maps' scripts (alerts.js, cameras.js) as
+// window.MCVMap: a page loads this file before them (all deferred, so in order).
 (function () {
   "use strict";
 
@@ -108,6 +111,8 @@
     const ring = layer.getLatLngs()[0];
     return ring.map((p) => `${p.lat.toFixed(PLACES)}, ${p.lng.toFixed(PLACES)}`).join("\n");
   }
+
+  window.MCVMap = Object.freeze({ PLACES, REFERENCE_STYLE, readJSON, say, reveal, createMap, fit });
 
   const MODES = {
     // The areas in a json_script block (data-geojson), and optionally the areas inside
