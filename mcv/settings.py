@@ -500,6 +500,10 @@ VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
 VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="") or "mailto:" + DEFAULT_FROM_EMAIL.rpartition("<")[2].rstrip(">")
 # How long a push service keeps a notification for a phone that is off or offline.
 PUSH_TTL_SECONDS = env.int("PUSH_TTL_SECONDS", default=24 * 60 * 60)
+# A browser whose push service has refused this many pushes in a row (403 after the
+# site's VAPID keys changed, 400 for a broken subscription…) and took none for a week is
+# forgotten, as one that answered 404/410 is at once: it would be tried forever.
+PUSH_FORGET_AFTER_REFUSALS = env.int("PUSH_FORGET_AFTER_REFUSALS", default=10)
 # The push services browsers subscribe with (host names; subdomains included). The
 # server POSTs to a subscription's endpoint, so only these are accepted: a resident
 # cannot make it call an address of their choosing.

@@ -30,6 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -37,7 +38,7 @@ from urllib.parse import urljoin, urlsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -464,6 +465,13 @@ def _subscriptions_record(attempts: list[_Attempt]) -> None:
         PushSubscription.objects.filter(pk__in=ids - by_kind["sent"]).update(
             failure_count=F("failure_count") + 1, last_error=error
         )
+    if by_kind["refused"]:
+        # Refused again and again, never taken lately: it cannot work (see the setting).
+        PushSubscription.objects.filter(
+            Q(last_success_at__isnull=True) | Q(last_success_at__lt=now - timedelta(days=7)),
+            pk__in=by_kind["refused"] - by_kind["sent"],
+            failure_count__gte=settings.PUSH_FORGET_AFTER_REFUSALS,
+        ).delete()
 
 
 # --- personal data: the browsers a member subscribed

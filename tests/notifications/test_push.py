@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from py_vapid import Vapid02
 
 from core import personal_data
@@ -621,6 +623,40 @@ def test_a_refused_push_fails_without_forgetting_the_browser(pushed_alert, push_
 
     delivery = Delivery.objects.get(channel="push")
     assert delivery.status == "failed" and delivery.error.startswith("push service 403")
+    assert PushSubscription.objects.get().failure_count == 1
+
+
+def test_a_browser_refused_again_and_again_is_forgotten(
+    pushed_alert, push_service, settings, vapid, place, make_dispatch, north
+):
+    """A subscription made under keys the site no longer has is refused (403) every time:
+    after PUSH_FORGET_AFTER_REFUSALS refusals in a row, with no push taken for a week,
+    it is forgotten like one the push service says is gone; one refusal is not enough."""
+    settings.PUSH_FORGET_AFTER_REFUSALS = 3
+    dispatch, _, browser = pushed_alert
+    push_service.answers[browser.endpoint] = [403] * 10
+    subscription = PushSubscription.objects.get()
+    PushSubscription.objects.filter(pk=subscription.pk).update(failure_count=1)
+
+    delivery_batch_send(dispatch_id=dispatch.pk, **everything())
+    assert PushSubscription.objects.get().failure_count == 2  # still tried next time
+
+    again = make_dispatch(north, priority=1)
+    dispatch_fan_out(dispatch_id=again.pk)
+    delivery_batch_send(dispatch_id=again.pk, **everything())
+
+    assert not PushSubscription.objects.exists()  # the third refusal in a row: forgotten
+    assert Delivery.objects.get(dispatch=again, channel="push").status == "failed"
+
+
+def test_a_browser_that_took_a_push_this_week_is_kept_however_often_refused(pushed_alert, push_service, settings):
+    settings.PUSH_FORGET_AFTER_REFUSALS = 1
+    dispatch, _, browser = pushed_alert
+    push_service.answers[browser.endpoint] = [403]
+    PushSubscription.objects.update(last_success_at=timezone.now() - timedelta(days=2))
+
+    delivery_batch_send(dispatch_id=dispatch.pk, **everything())
+
     assert PushSubscription.objects.get().failure_count == 1
 
 
