@@ -223,7 +223,7 @@ def push_subscription_save(*, member: Member, data: Any, user_agent: str = "") -
 
 
 @transaction.atomic
-def push_subscription_renew(*, old: Any, new: Any) -> PushSubscription:
+def push_subscription_renew(*, old: Any, new: Any) -> PushSubscription | None:
     """A browser replacing a subscription its push service renewed or expired (the
     service worker's `pushsubscriptionchange`), with no one signed in.
 
@@ -233,7 +233,9 @@ def push_subscription_renew(*, old: Any, new: Any) -> PushSubscription:
     member's, under the same name, with its failures forgotten. Raises PermissionDenied
     when `old` is not a subscription of this site (or its secret does not match: the
     same answer, so nobody learns which endpoints exist) and ValidationError for a new
-    subscription that could never work.
+    subscription that could never work. If the new endpoint is another member's browser
+    already (someone else turned notifications on in it since), it stays theirs: the old
+    row is deleted and None returned. A renewal never changes another member's row.
     """
     if not isinstance(old, dict) or not isinstance(old.get("endpoint"), str) or not isinstance(old.get("auth"), str):
         raise ValidationError("Send the old subscription's endpoint and auth key, and the new subscription.")
@@ -245,8 +247,14 @@ def push_subscription_renew(*, old: Any, new: Any) -> PushSubscription:
     if subscription is None or not hmac.compare_digest(subscription.auth.encode(), given):
         raise PermissionDenied("That is not a subscription of this site.")
     if clean["endpoint"] != subscription.endpoint:
-        # The new endpoint may already be known (the page subscribed it first): keep one row.
-        PushSubscription.objects.filter(endpoint=clean["endpoint"]).exclude(pk=subscription.pk).delete()
+        known = PushSubscription.objects.select_for_update().filter(endpoint=clean["endpoint"]).first()
+        if known is not None and known.member_id != subscription.member_id:
+            # The browser now belongs to whoever subscribed on it last (push_subscription_save):
+            # their row stays theirs; the old one's endpoint is dead, so it goes.
+            subscription.delete()
+            return None
+        if known is not None:  # the page subscribed it first, for the same member: keep one row
+            known.delete()
     subscription.endpoint, subscription.p256dh, subscription.auth = clean["endpoint"], clean["p256dh"], clean["auth"]
     subscription.failure_count, subscription.last_error = 0, ""
     subscription.save()

@@ -112,7 +112,8 @@ def push_subscription_renew(request: HttpRequest) -> HttpResponse:
     `pushsubscriptionchange`), which can happen while no page of the site is open.
 
     POST `{"old": {"endpoint", "auth"}, "new": PushSubscription.toJSON()}`: 200, or 403
-    if `old` is not a subscription of this site, 400 for a new one that cannot work.
+    if `old` is not a subscription of this site, 400 for a new one that cannot work, 409
+    if the new one is another account's browser by now (it stays theirs).
     """
     if len(request.body) > 2 * PUSH_SUBSCRIPTION_MAX_BYTES:
         return JsonResponse({"error": "That is too large to be a browser's subscription."}, status=413)
@@ -128,6 +129,8 @@ def push_subscription_renew(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": str(exc)}, status=403)
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    if subscription is None:
+        return JsonResponse({"error": "This browser now gets notifications for another account."}, status=409)
     return JsonResponse({"device": subscription.label})
 
 

@@ -380,6 +380,27 @@ def test_a_renewed_endpoint_the_page_already_subscribed_stays_one_device(vapid, 
     assert list(PushSubscription.objects.values_list("endpoint", flat=True)) == [new.endpoint]
 
 
+def test_a_renewal_never_takes_another_members_browser(vapid, resident, other_resident):
+    """Someone else turned notifications on in the browser since (it is theirs now, as the
+    last to subscribe on it), or a caller names another member's endpoint as its "new"
+    one: that member's row stays theirs, untouched; the caller's old row goes."""
+    old, theirs = Browser(), Browser()
+    subscribe(resident, old)
+    subscribe(other_resident, theirs)
+    before = PushSubscription.objects.filter(member=other_resident).values_list("endpoint", "p256dh", "auth").get()
+    hijack = Browser()
+    hijack.subscription = {**hijack.subscription, "endpoint": theirs.endpoint}  # their address, the caller's keys
+
+    response = renew(Client(enforce_csrf_checks=True), old, hijack)
+
+    assert response.status_code == 409
+    assert response.json() == {"error": "This browser now gets notifications for another account."}
+    assert (
+        PushSubscription.objects.filter(member=other_resident).values_list("endpoint", "p256dh", "auth").get() == before
+    )
+    assert not PushSubscription.objects.filter(member=resident).exists()
+
+
 def test_the_service_worker_renews_at_the_renewal_address():
     from django.urls import reverse
 
