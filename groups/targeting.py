@@ -20,6 +20,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from core.ids import id_from
 from notifications.audience import MAX_PARTS, MAX_RADIUS_METRES
 
 from .area_views import shape_from_text
@@ -34,7 +35,7 @@ class _IdChoiceField(forms.ModelMultipleChoiceField):
 
     def _check_values(self, value):
         for pk in value:
-            if not str(pk).isdigit() or int(pk) >= 2**63:
+            if id_from(str(pk)) is None:
                 raise ValidationError(
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
                 )

@@ -47,6 +47,7 @@ from django.db import connection
 from django.db.models import BooleanField, Case, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
+from core.ids import id_from
 from groups.geometry import geometry_from_geojson, haversine_m, points_covered
 from groups.models import AreaMember, Membership
 from members.models import Member, MemberInterest, Organisation
@@ -106,13 +107,15 @@ def _part_clean(part: Any) -> dict[str, Any]:
     if kind == "members":
         if not isinstance(value, list) or not value or len(value) > MAX_LISTED_MEMBERS:
             raise ValidationError(f"Members must be a list of 1 to {MAX_LISTED_MEMBERS:,} ids.")
-        if any(isinstance(v, bool) or not isinstance(v, int | str) or not str(v).isdigit() for v in value):
+        ids = [id_from(v) for v in value]
+        if None in ids:
             raise ValidationError("Members must be given by their ids.")
-        return {"members": sorted({int(v) for v in value})}
+        return {"members": sorted(set(ids))}
     if kind in ("area", "group", "dispatch"):
-        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        pk = id_from(value)
+        if pk is None:
             raise ValidationError(f"The {kind} must be given by its id.")
-        return {kind: int(value)}
+        return {kind: pk}
     if kind == "polygon":
         geometry_from_geojson(value)
         return {"polygon": value}

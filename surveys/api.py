@@ -15,6 +15,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.ids import id_from
 from members.permissions import IsOfficer, IsResident, is_officer
 from notifications.models import Dispatch
 
@@ -398,7 +399,7 @@ class SurveyResultsApi(APIView):
             data = results_module.survey_results(
                 survey=survey,
                 by=request.query_params.get("by"),
-                area_id=int(area) if area.isdigit() and len(area) < 18 else None,
+                area_id=id_from(area),
                 text_samples=0,
             )
         else:

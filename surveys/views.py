@@ -25,6 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.ids import id_from, whole_number_from
 from core.services import audit_record
 from groups.area_views import _collection, _map_settings, _reference_areas
 from groups.models import Area
@@ -250,8 +251,8 @@ def answers_from_post(questions: list[Question], data) -> tuple[dict[str, Any], 
             ranks: dict[int, list[int]] = {}
             for o in q.options.all():
                 value = data.get(f"{name}_{o.pk}", "")
-                if value.isdigit():
-                    ranks.setdefault(int(value), []).append(o.pk)
+                if (rank := whole_number_from(value)) is not None:
+                    ranks.setdefault(rank, []).append(o.pk)
                 elif value:
                     errors[q.pk] = "Choose a rank from the list."
             if any(len(v) > 1 for v in ranks.values()):
@@ -626,8 +627,7 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _area_choice(request: HttpRequest) -> int | None:
-    value = request.GET.get("area", "")
-    return int(value) if value.isdigit() else None
+    return id_from(request.GET.get("area", ""))
 
 
 @officer_required
@@ -640,7 +640,7 @@ def results(request: HttpRequest, pk: int) -> HttpResponse:
     by = request.GET.get("by") or None
     area_id = _area_choice(request)
     since = request.GET.get("since", "")
-    if request.htmx and since.isdigit() and survey.responses.count() == int(since):
+    if request.htmx and whole_number_from(since) == survey.responses.count():
         return HttpResponse(status=204)
     data = results_module.survey_results(survey=survey, by=by, area_id=area_id)
     areas = Area.objects.filter(

@@ -93,12 +93,13 @@ def test_alerts_offer_the_whole_force_area_and_surveys_the_areas_inside_it(offic
 
 
 @pytest.mark.parametrize("form_class", [AudienceForm, PublishForm])
-def test_an_area_id_no_row_could_have_is_refused_as_a_choice(officer, kent, form_class):
+@pytest.mark.parametrize("bad", [str(2**64), "²", "-1"])  # "²".isdigit() is True, and int("²") raises
+def test_an_area_id_no_row_could_have_is_refused_as_a_choice(officer, kent, form_class, bad):
     kwargs = {"viewer": officer} if form_class is PublishForm else {"organisation_id": officer.organisation_id}
-    form = form_class({"areas": [str(2**64)], "closes_at": "2030-01-01T10:00"}, **kwargs)
+    form = form_class({"areas": [bad], "closes_at": "2030-01-01T10:00"}, **kwargs)
 
     assert not form.is_valid()
-    assert form.errors["areas"] == [f"Select a valid choice. {2**64} is not one of the available choices."]
+    assert form.errors["areas"] == [f"Select a valid choice. {bad} is not one of the available choices."]
 
 
 def test_a_circle_without_its_radius_is_told_where_each_app_shows_it(officer, kent):

@@ -159,6 +159,9 @@ def test_the_spec_is_checked_and_normalised():
         ({"include": [{"area": 1}], "everyone": True}, "Unknown audience keys"),
         ({"include": [{"ward": 1}]}, "Unknown audience part"),
         ({"include": [{"area": True}]}, "by its id"),
+        ({"include": [{"area": "²"}]}, "by its id"),  # "²".isdigit(), yet int("²") raises
+        ({"include": [{"group": 2**64}]}, "by its id"),  # would overflow in the database
+        ({"include": [{"members": [1, "²"]}]}, "by their ids"),
         ({"include": [{"polygon": bowtie}]}, "not a valid polygon"),
         ({"include": [{"radius": {"lon": 0, "lat": 51, "metres": 500_000}}]}, "radius"),
         ({"include": [{"radius": {"lon": 0, "lat": 51}}]}, "lon, lat and metres"),

@@ -124,6 +124,10 @@ def test_results_page_shows_charts_tables_and_breakdowns_in_few_queries(
     changed = client.get(f"/surveys/manage/{answered.pk}/results/?since=6", HTTP_HX_REQUEST="true")
     assert changed.status_code == 200 and 'id="results-live"' in changed.content.decode()
     assert "<h1>" not in changed.content.decode()
+    # Odd numbers in the address ("²".isdigit() is True, int("²") raises) are ignored, not a server error.
+    for odd in ("area=²", "since=²", f"area={2**64}"):
+        response = client.get(f"/surveys/manage/{answered.pk}/results/?{odd}", HTTP_HX_REQUEST="true")
+        assert response.status_code == 200 and 'id="response-count">7<' in response.content.decode()
 
 
 def test_query_count_does_not_grow_with_the_answers(client, officer, answered, place, django_assert_num_queries):
