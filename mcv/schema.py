@@ -26,10 +26,7 @@ _ERRORS = {
 _NOT_FOUND = OpenApiResponse(_ERROR, description="No such object, or not one you may see.")
 _INVALID = OpenApiResponse(
     OpenApiTypes.OBJECT,
-    description=(
-        "Invalid input, or not possible in the object's state (a published survey cannot be deleted): an object "
-        "mapping each field (or `detail`) to its messages. Nothing was changed."
-    ),
+    description="Invalid input: an object mapping each field (or `detail`) to its messages. Nothing was changed.",
 )
 
 
@@ -40,8 +37,7 @@ class AutoSchema(SpectacularAutoSchema):
             return responses
         # 404 for every operation: an object out of scope, or a page past the end of a list.
         extra = {**_ERRORS, "404": _NOT_FOUND}
-        # DELETE too: deleting what may no longer be deleted (a published survey, a sent alert) is refused so.
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if self.method in ("POST", "PUT", "PATCH"):
             extra["400"] = _INVALID
         for code, response in extra.items():
             if code not in responses:

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +22,11 @@ from notifications.models import Dispatch
 from . import results as results_module
 from . import selectors, services
 from .models import Poll, Question, Survey
+
+# A DELETE refused (the survey is no longer a draft): nothing was changed.
+REFUSED = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Refused, and why: {`detail`: [messages]} (e.g. not a draft). Nothing was changed."
+)
 
 
 class IsResidentOnly(IsResident):
@@ -198,7 +203,7 @@ class SurveyDetailApi(APIView):
         survey = services.survey_define(actor=request.user, survey=survey, **data.validated_data)
         return Response(_survey_out(survey))
 
-    @extend_schema(request=None, responses={204: None}, summary="Delete a draft")
+    @extend_schema(request=None, responses={204: None, 400: REFUSED}, summary="Delete a draft")
     def delete(self, request, pk: int):
         survey = _visible(request, pk)
         if not is_officer(member=request.user):
