@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, models, transaction
+from django.db import close_old_connections, models
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
@@ -41,6 +41,9 @@ from notifications.models import Delivery, Dispatch
 from replies.models import Thread
 from surveys.models import Poll, Survey
 from tests.test_authorization_matrix import _build_cast
+from tests.transactions import held_for_the_module
+
+MD5 = "django.contrib.auth.hashers.MD5PasswordHasher"  # fast: the world's passwords are never checked
 
 MAX_EXAMPLES = 25
 SEED = 20261124
@@ -129,20 +132,10 @@ def _world(django_db_setup, django_db_blocker):
     pictures, inbox messages, reply threads, surveys and a poll, cameras, searches, footage
     requests and evidence), built once for the module in a transaction rolled back after it,
     as the matrix does. Each test runs in a savepoint inside it (pytest-django's `db`)."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-                pks = _build_cast()
-        except BaseException:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            raise
-    yield pks
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        outer.__exit__(None, None, None)
+    with held_for_the_module(django_db_blocker):
+        with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=[MD5]):
+            pks = _build_cast()
+        yield pks
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from allauth.account.utils import user_pk_to_url_str
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings as django_settings
-from django.db import models, transaction
+from django.db import models
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
@@ -44,6 +44,7 @@ from members.permissions import MFA_REQUIRED_MESSAGE
 from notifications.models import Delivery, Dispatch, PushSubscription
 
 from .factories import TOTP_SECRET, ForceAdminFactory, MemberFactory, OfficerFactory, OrganisationFactory
+from .transactions import held_for_the_module
 
 ANONYMOUS = "anonymous"
 ROLES = ("anonymous", "resident", "other_resident", "officer", "officer_other_org", "force_admin")
@@ -283,21 +284,14 @@ def _cast_rows(django_db_setup, django_db_blocker):
     sets up this module-scoped fixture before the test's savepoint only when it knows of
     it in advance; opened inside that savepoint, it would be rolled back with the test.
     """
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-                pks = _build_cast()
-                sessions = _log_in_once(pks)
-        except BaseException:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-            raise
-    yield pks, sessions
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        outer.__exit__(None, None, None)
+    with held_for_the_module(django_db_blocker):
+        with (
+            django_db_blocker.unblock(),
+            override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        ):
+            pks = _build_cast()
+            sessions = _log_in_once(pks)
+        yield pks, sessions
 
 
 class Cast:
