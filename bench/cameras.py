@@ -42,6 +42,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import geo  # bench/geo.py: the database helpers
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "mcv_bench_cameras"
 RADIUS_M = 500
@@ -90,13 +93,7 @@ def bench_database_url() -> str:
     parts = urlsplit(url)
     if not parts.scheme.startswith("postgres"):
         sys.exit("bench/cameras.py measures PostgreSQL: set DATABASE_URL=postgres://… (its own database is used).")
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone() is None:
-            say(f"Creating database {BENCH_DATABASE}.")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+    geo.create_database_if_missing(urlunsplit(parts._replace(path="/postgres")), BENCH_DATABASE)
     return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
 
 

@@ -39,6 +39,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.mail.backends.base import BaseEmailBackend
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import geo  # bench/geo.py: the database helpers
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "mcv_bench_digest"
 DIGEST_AT = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
@@ -64,12 +67,7 @@ def bench_database_url() -> str:
         (ROOT / "var").mkdir(exist_ok=True)
         return f"sqlite:///{ROOT / 'var' / 'bench-digest.sqlite3'}"
     parts = urlsplit(url)
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+    geo.create_database_if_missing(urlunsplit(parts._replace(path="/postgres")), BENCH_DATABASE)
     return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
 
 

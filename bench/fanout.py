@@ -54,6 +54,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import geo  # bench/geo.py: the database helpers
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "mcv_bench_fanout"
 DISTRICT_CODE = "BENCH-FANOUT-DISTRICT"
@@ -114,13 +117,7 @@ def bench_database_url() -> str:
         sys.exit("bench/fanout.py needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/")
     if not os.environ.get("REDIS_URL"):
         sys.exit("bench/fanout.py needs Redis for its workers: set REDIS_URL=redis://127.0.0.1:6379/<db of its own>")
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DATABASE]).fetchone() is None:
-            say(f"Creating database {BENCH_DATABASE}.")
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+    geo.create_database_if_missing(urlunsplit(parts._replace(path="/postgres")), BENCH_DATABASE)
     return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
 
 

@@ -71,11 +71,12 @@ def bench_database_url() -> str:
     parts = urlsplit(url)
     if not parts.scheme.startswith("postgres"):
         sys.exit(f"bench/geo.py runs on PostgreSQL or SQLite, not {parts.scheme}.")
-    _create_database_if_missing(urlunsplit(parts._replace(path="/postgres")), BENCH_DATABASE)
+    create_database_if_missing(urlunsplit(parts._replace(path="/postgres")), BENCH_DATABASE)
     return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
 
 
-def _create_database_if_missing(maintenance_url: str, name: str) -> None:
+def create_database_if_missing(maintenance_url: str, name: str) -> None:
+    """Each bench works in a database of its own, created here the first time."""
     import psycopg
     from psycopg import sql
 
